@@ -1,0 +1,1 @@
+"""lrcourse: the package behind the learning-rate book."""
