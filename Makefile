@@ -1,0 +1,38 @@
+# The two commands in README.md:
+#   make book   set everything up (venv, Python and npm packages) and build the site
+#   make test   run every test, including the slow ones (book build, browser, grading)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: book test test-fast setup exercises benchmarks clean
+
+book: setup
+	$(BIN)/jupyter-book build . -W -n --builder html
+	@echo "Built: _build/html/index.html"
+
+test: setup
+	$(BIN)/pytest -m "slow or not slow"
+
+test-fast: setup
+	$(BIN)/pytest -m "not slow"
+
+setup: $(STAMP) node_modules/.package-lock.json
+
+$(STAMP): requirements.txt pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	@touch $(STAMP)
+
+# Pinned build assets for kernel-free widgets; without npm the site falls back to CDN scripts.
+node_modules/.package-lock.json: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund; \
+	else echo "npm not found: the built pages will load the widget JavaScript from a CDN"; fi
+
+benchmarks: setup
+	for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf _build
