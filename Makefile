@@ -9,8 +9,11 @@ STAMP  := $(VENV)/.installed
 .PHONY: book test test-fast setup exercises benchmarks clean
 
 book: setup
+	@if [ -f _build/.built ] && [ -n "$$(find lrcourse -name '*.py' -newer _build/.built)" ]; then \
+	  echo "lrcourse changed since the last build: clearing the execution cache"; rm -rf _build/.jupyter_cache; fi
 	$(BIN)/jupyter-book build . -W -n --builder html
-	@echo "Built: _build/html/index.html"
+	@touch _build/.built
+	@echo "Built: open _build/html/index.html"
 
 test: setup
 	$(BIN)/pytest -m "slow or not slow"

@@ -130,19 +130,21 @@ def run(surface: Surface, eta: float, steps: int = 200, start=None, **kwargs) ->
 
 
 def divergence_threshold(
-    surface: Surface, steps: int = 200, start=None, lo: float = 1e-6, hi: float = 1e3, iters: int = 60
+    surface: Surface, steps: int = 200, start=None, lo: float = 1e-6, hi: float = 1e3,
+    rtol: float = 1e-9, points: int = 64,
 ) -> float:
-    """The smallest η at which GD from ``start`` diverges within ``steps``, by bisection in log η.
+    """The smallest η at which GD from ``start`` diverges within ``steps`` (to relative ``rtol``).
 
-    For a quadratic with top Hessian eigenvalue λ_max this approaches 2/λ_max (the iteration
-    θ ← (1 − ηλ)θ grows iff |1 − ηλ| > 1); how close depends on ``steps`` and the bound.
+    Each round runs ``points`` log-spaced η in the bracket as one vectorised computation and
+    narrows the bracket to the first diverging η and its predecessor. For a quadratic with
+    top Hessian eigenvalue λ_max the answer approaches 2/λ_max (θ ← (1 − ηλ)θ grows iff
+    |1 − ηλ| > 1); how close depends on ``steps`` and the divergence bound.
     """
     if run(surface, lo, steps, start).diverged or not run(surface, hi, steps, start).diverged:
         raise ValueError(f"No divergence threshold in [{lo}, {hi}] for {surface.name}")
-    for _ in range(iters):
-        mid = math.sqrt(lo * hi)
-        if run(surface, mid, steps, start).diverged:
-            hi = mid
-        else:
-            lo = mid
-    return hi
+    while hi / lo - 1 > rtol:
+        grid = np.geomspace(lo, hi, points)
+        diverged = [tr.diverged for tr in run_many(surface, grid[1:-1], steps, start)] + [True]
+        k = diverged.index(True) + 1  # first diverging grid point (grid[-1] = hi diverges)
+        lo, hi = grid[k - 1], grid[k]
+    return float(hi)

@@ -103,8 +103,8 @@ def static_slider(frame: SliderFrame, etas: Sequence[float], value: float | None
         options=[(_label(eta), float(eta)) for eta in grid], index=start, description=description,
         continuous_update=True, layout=W.Layout(width=f"{max(width, 360)}px"),
     )
-    W.jslink((slider, "index"), (stack, "selected_index"))
     box = W.VBox([slider, stack])
+    box.link = W.jslink((slider, "index"), (stack, "selected_index"))  # runs in the browser
     box.add_class("lr-slider")
     return box
 

@@ -112,3 +112,12 @@ if __name__ == "__main__":  # python tests/sitebrowser.py book/01-gradient-desce
             page.wait_for_timeout(300)
         print("readout:", readout(box), "foreign requests:", foreign)
         box.screenshot(path=out)
+
+
+def widget_models(html: str) -> list[str]:
+    """The model names in a page's embedded widget state (e.g. 'StackModel', 'LinkModel')."""
+    import json
+    import re
+
+    found = re.findall(r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>', html, re.S)
+    return [m["model_name"] for m in json.loads(found[0])["state"].values()] if found else []
