@@ -67,12 +67,17 @@ class BlitRenderer:
             self.frame.fig.draw_artist(artist)
         return np.asarray(self.canvas.buffer_rgba())
 
-    def png(self, eta: float, quantize: bool = False) -> bytes:
-        image = Image.fromarray(self.rgba(eta)[..., :3])
-        if quantize:  # 256 colours: ~2.5× smaller frames for the static page
-            image = image.quantize(colors=256, method=Image.Quantize.FASTOCTREE)
+    def png(self, eta: float) -> bytes:
+        """A static frame: PNG quantized to 256 colours (~15–25 KB; crisp lines)."""
+        image = Image.fromarray(self.rgba(eta)[..., :3]).quantize(colors=256, method=Image.Quantize.FASTOCTREE)
         buffer = io.BytesIO()
-        image.save(buffer, format="png", compress_level=1 if not quantize else 6)
+        image.save(buffer, format="png", compress_level=6)
+        return buffer.getvalue()
+
+    def jpeg(self, eta: float) -> bytes:
+        """A live frame: JPEG encodes in <1 ms where PNG takes ~9 ms, which keeps a callback fast."""
+        buffer = io.BytesIO()
+        Image.fromarray(self.rgba(eta)[..., :3]).save(buffer, format="jpeg", quality=92)
         return buffer.getvalue()
 
 
@@ -95,7 +100,7 @@ def static_slider(frame: SliderFrame, etas: Sequence[float], value: float | None
     renderer = BlitRenderer(frame)
     width, height = frame.fig.canvas.get_width_height()
     images = [
-        W.Image(value=renderer.png(eta, quantize=True), format="png", width=width, height=height)
+        W.Image(value=renderer.png(eta), format="png", width=width, height=height)
         for eta in grid
     ]
     stack = W.Stack(children=images, selected_index=start)
@@ -121,10 +126,10 @@ def live_slider(frame: SliderFrame, etas: Sequence[float], value: float | None =
         layout=W.Layout(width="420px"),
     )
     width, height = frame.fig.canvas.get_width_height()
-    image = W.Image(value=renderer.png(grid[start]), format="png", width=width, height=height)
+    image = W.Image(value=renderer.jpeg(grid[start]), format="jpeg", width=width, height=height)
 
     def redraw(change) -> None:
-        image.value = renderer.png(change["new"])
+        image.value = renderer.jpeg(change["new"])
 
     slider.observe(redraw, names="value")
     box = W.VBox([slider, image])

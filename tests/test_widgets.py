@@ -44,6 +44,7 @@ def test_live_slider_redraws_on_change(frame):
     before = image.value
     slider.value = 0.19
     assert image.value != before
+    assert image.format == "jpeg"
     Image.open(io.BytesIO(image.value)).verify()
 
 
