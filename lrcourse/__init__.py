@@ -1,1 +1,37 @@
-"""lrcourse: the package behind the learning-rate book."""
+"""lrcourse: the package behind the learning-rate book.
+
+Public names are re-exported here and imported lazily on first use, so that
+``import lrcourse`` (or a light submodule such as ``lrcourse.grading``) does not pay for torch,
+matplotlib and sklearn until they are needed.
+"""
+from importlib import import_module
+
+_EXPORTS = {
+    # toy surfaces and gradient descent on them
+    "surfaces": ["Surface", "Quadratic1D", "Quadratic2D", "Rosenbrock", "Himmelblau", "Beale",
+                 "Saddle", "Rastrigin", "surface"],
+    "gd": ["Trajectory", "run", "run_many", "divergence_threshold", "check_lr"],
+    # plotting and sliders
+    "plots": ["set_style", "lr_axis", "SliderFrame", "trajectory_frame", "curves_frame"],
+    "widgets": ["lr_slider", "live_slider", "static_slider", "lr_grid"],
+    # schedules
+    "schedules": ["StepLR", "MultiStepLR", "ExponentialLR", "PolynomialLR", "CosineAnnealingLR",
+                  "CosineAnnealingWarmRestarts", "CyclicLR", "OneCycleLR", "LinearLR",
+                  "SequentialLR", "ReduceLROnPlateau"],
+    "lr_functions": ["lr_schedule", "step_decay", "exponential_decay", "piecewise_constant",
+                     "keras_reduce_lr_on_plateau"],
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name):
+    if name in _WHERE:
+        value = getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'lrcourse' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
