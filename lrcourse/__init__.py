@@ -14,6 +14,15 @@ _EXPORTS = {
     # plotting and sliders
     "plots": ["set_style", "lr_axis", "SliderFrame", "trajectory_frame", "curves_frame"],
     "widgets": ["lr_slider", "live_slider", "static_slider", "lr_grid"],
+    # backprop from scratch
+    "autograd": ["Value"],
+    "nn": ["MLP", "SoftmaxCrossEntropy", "sgd_step"],
+    # optimizers
+    "optim": ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "sgd_update",
+              "adagrad_update", "rmsprop_update", "adadelta_update", "adam_update"],
+    # choosing η
+    "finder": ["lr_range_test", "RangeTestResult", "suggest_lrs"],
+    "doctor": ["diagnose", "Diagnosis"],
     # schedules
     "schedules": ["StepLR", "MultiStepLR", "ExponentialLR", "PolynomialLR", "CosineAnnealingLR",
                   "CosineAnnealingWarmRestarts", "CyclicLR", "OneCycleLR", "LinearLR",
