@@ -17,6 +17,7 @@ _EXPORTS = {
     # backprop from scratch
     "autograd": ["Value"],
     "nn": ["MLP", "SoftmaxCrossEntropy", "sgd_step"],
+    "weights": ["WeightTrace", "dead_relu_fraction", "trace_gd"],
     # optimizers
     "optim": ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "sgd_update",
               "adagrad_update", "rmsprop_update", "adadelta_update", "adam_update"],

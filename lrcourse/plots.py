@@ -24,11 +24,27 @@ LR_LABEL = "learning rate η"
 
 
 def set_style(context: str = "notebook") -> None:
-    """Apply the house style to matplotlib (call once at the top of a chapter)."""
+    """Apply the house style to matplotlib (call once at the top of a chapter).
+
+    In IPython it also registers a PNG display for Figure objects, so a figure made by
+    :func:`new_figure` (outside pyplot) shows when it is a cell's last expression.
+    """
     sns.set_theme(context=context, style="whitegrid", palette="colorblind")
     matplotlib.rcParams.update(
         {"figure.dpi": 100, "savefig.dpi": 100, "axes.titlesize": "medium", "figure.autolayout": False}
     )
+    _display_figures_as_png()
+
+
+def _display_figures_as_png() -> None:
+    try:
+        from IPython import get_ipython
+        from IPython.core.pylabtools import select_figure_formats
+    except ImportError:  # plain Python: nothing to register
+        return
+    shell = get_ipython()
+    if shell is not None:
+        select_figure_formats(shell, {"png"})
 
 
 def lr_axis(ax, which: str = "x", label: str = LR_LABEL) -> None:

@@ -30,6 +30,7 @@ def test_book_builds_offline_with_warnings_as_errors(built_site):
 def test_chapter_executed_without_errors(built_site, doc):
     html = (built_site / f"{doc}.html").read_text()
     assert "Traceback" not in html and 'class="output traceback' not in html
+    assert "&lt;Figure size" not in html and "<Figure size" not in html, "a figure was shown as text, not drawn"
     source = (ROOT / f"{doc}.md").read_text()
     n_code = source.count("```{code-cell}")
     assert html.count('class="cell docutils container"') + html.count("cell tag_remove") >= n_code - source.count(":tags: [remove-cell]")
