@@ -18,6 +18,7 @@ _EXPORTS = {
     "autograd": ["Value"],
     "nn": ["MLP", "SoftmaxCrossEntropy", "sgd_step"],
     "weights": ["WeightTrace", "dead_relu_fraction", "trace_gd"],
+    "hessian": ["hvp", "top_eigenvalue", "TopEigen", "track_sharpness", "SharpnessRun"],
     # optimizers
     "optim": ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "sgd_update",
               "adagrad_update", "rmsprop_update", "adadelta_update", "adam_update"],
