@@ -29,6 +29,7 @@ _EXPORTS = {
     "schedules": ["StepLR", "MultiStepLR", "ExponentialLR", "PolynomialLR", "CosineAnnealingLR",
                   "CosineAnnealingWarmRestarts", "CyclicLR", "OneCycleLR", "LinearLR",
                   "SequentialLR", "ReduceLROnPlateau"],
+    "schedule_plots": ["schedule_grid_frame"],
     "lr_functions": ["lr_schedule", "step_decay", "exponential_decay", "piecewise_constant",
                      "keras_reduce_lr_on_plateau"],
 }
