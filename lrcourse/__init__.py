@@ -22,6 +22,10 @@ _EXPORTS = {
     # optimizers
     "optim": ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "sgd_update",
               "adagrad_update", "rmsprop_update", "adadelta_update", "adam_update"],
+    # data, training, batched sweeps
+    "data": ["Dataset", "blobs", "digits", "mnist1d"],
+    "train": ["History", "mlp", "macro_auc", "accuracy"],
+    "sweep": ["SweepResult", "sweep_lr"],
     # choosing η
     "finder": ["lr_range_test", "RangeTestResult", "suggest_lrs"],
     "doctor": ["diagnose", "Diagnosis"],
