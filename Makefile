@@ -15,7 +15,7 @@ book: setup
 	@touch _build/.built
 	@echo "Built: open _build/html/index.html"
 
-test: setup
+test: setup $(VENV)/.installed-scale
 	$(BIN)/pytest -m "slow or not slow"
 
 test-fast: setup
@@ -29,10 +29,19 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/pip install --quiet -r requirements.txt
 	@touch $(STAMP)
 
+# The scale-out extras (Ray Tune) are tested but not needed to build the book.
+$(VENV)/.installed-scale: requirements-scale.txt $(STAMP)
+	$(BIN)/pip install --quiet -r requirements-scale.txt
+	@touch $@
+
 # Pinned build assets for kernel-free widgets; without npm the site falls back to CDN scripts.
 node_modules/.package-lock.json: package.json package-lock.json
 	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund; \
 	else echo "npm not found: the built pages will load the widget JavaScript from a CDN"; fi
+
+# Regenerate the student notebooks from the exercise masters (instructors; see exercises/README.md).
+exercises: setup
+	$(BIN)/python -m lrcourse.grading.generate
 
 benchmarks: setup
 	for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -26,9 +26,20 @@ _EXPORTS = {
     "data": ["Dataset", "blobs", "digits", "mnist1d"],
     "train": ["History", "mlp", "macro_auc", "accuracy"],
     "sweep": ["SweepResult", "sweep_lr"],
+    # optimizers on toy surfaces and real tasks
+    "unit_step": ["UnitStep"],
+    "race": ["race", "trajectories", "best_eta"],
+    "race_plots": ["race_frame"],
+    "optim_sweep": ["sweep_optimizer", "OptimizerSweep"],
+    "step_sizes": ["effective_steps", "StepSizes"],
     # choosing η
     "finder": ["lr_range_test", "RangeTestResult", "suggest_lrs"],
     "doctor": ["diagnose", "Diagnosis"],
+    "fastest": ["fastest_lr", "FastestLR", "one_epoch_sse", "summed_squared_error", "early_stop"],
+    "ceiling": ["raw_blobs", "bayes_ceiling", "Ceiling"],
+    # searching for η
+    "search": ["Task", "Run", "run_study", "study_frame", "random_etas", "grid_etas"],
+    "pbt": ["PBTResult", "exploit", "explore", "lineage"],
     # schedules
     "schedules": ["StepLR", "MultiStepLR", "ExponentialLR", "PolynomialLR", "CosineAnnealingLR",
                   "CosineAnnealingWarmRestarts", "CyclicLR", "OneCycleLR", "LinearLR",

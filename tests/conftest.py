@@ -18,6 +18,14 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True)
+def _no_global_torch_state_leaks():
+    """A test that changes torch's default dtype must not change it for the tests after it."""
+    dtype = torch.get_default_dtype()
+    yield
+    assert torch.get_default_dtype() == dtype, "a test changed torch's default dtype"
+
+
 def offline_command(argv: list[str]) -> list[str]:
     """Wrap ``argv`` to run with no network (a new network namespace with only loopback up).
 

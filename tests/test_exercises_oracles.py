@@ -1,0 +1,266 @@
+"""The reference solutions are right: oracles (torch, pandas) and facts found numerically.
+
+Each master's code (solutions and helpers) runs here in-process — it is the instructor's own —
+and is checked on the very inputs of its hidden tests, so the expected answers the grader uses
+are correct.
+"""
+import inspect
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from lrcourse.grading.exercise import CAPTURE
+from test_grading_helpers import exercise
+
+
+
+@pytest.fixture(autouse=True)
+def float64_by_default():
+    """These oracles compare in float64; restore the default afterwards for other test files."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
+
+
+def master(name):
+    """The master's namespace, and each hidden test as (function name, args, kwargs)."""
+    ex = exercise(name)
+    ns = {"__name__": "__main__"}
+    for _, source in ex.reference_cells:
+        exec(compile(source, str(ex.master), "exec"), ns)
+    ns[CAPTURE] = lambda *a, **k: (a, k)
+    cases = [(c.func, *eval(c.call, ns)) for c in ex.cases]
+    return ns, cases
+
+
+def calls(cases, func):
+    found = [(a, k) for f, a, k in cases if f == func]
+    assert found, func
+    return found
+
+
+# --- 1: gradient descent -------------------------------------------------------------------
+
+def test_gd_step_is_one_step_of_torch_sgd():
+    ns, cases = master("01-gradient-descent")
+    for (theta, grad, eta), _ in calls(cases, "gd_step"):
+        p = torch.nn.Parameter(torch.tensor(theta))
+        p.grad = torch.tensor(grad)
+        torch.optim.SGD([p], lr=eta).step()
+        np.testing.assert_allclose(ns["gd_step"](theta, grad, eta), p.detach().numpy(), rtol=1e-12)
+
+
+def _final_norm(H, eta, steps=2000):
+    theta = np.ones(len(H))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(steps):
+            theta = theta - eta * H @ theta
+    return np.linalg.norm(theta)
+
+
+def test_divergence_threshold_separates_converging_from_diverging_runs():
+    ns, cases = master("01-gradient-descent")
+    for (H,), _ in calls(cases, "divergence_threshold"):
+        eta = ns["divergence_threshold"](H)
+        assert _final_norm(H, 0.98 * eta) < 0.5 * _final_norm(H, 0.0)
+        assert not _final_norm(H, 1.02 * eta) < 1e3
+
+
+def test_best_fixed_step_minimises_the_worst_contraction_on_a_grid():
+    ns, cases = master("01-gradient-descent")
+    for (H,), _ in calls(cases, "best_fixed_step"):
+        lam = np.linalg.eigvalsh(H)
+        grid = np.linspace(1e-4, ns["divergence_threshold"](H), 20001)
+        worst = np.abs(1 - grid[:, None] * lam[None, :]).max(axis=1)
+        assert abs(grid[np.argmin(worst)] - ns["best_fixed_step"](H)) <= grid[1] - grid[0]
+
+
+def test_steps_to_tolerance_agrees_with_the_eigenbasis_closed_form():
+    ns, cases = master("01-gradient-descent")
+    for (H, theta0, eta, tol), kw in calls(cases, "steps_to_tolerance"):
+        lam, q = np.linalg.eigh(H)
+        c = q.T @ theta0
+        t = np.arange(kw.get("max_steps", 10_000) + 1)[:, None]
+        with np.errstate(over="ignore", invalid="ignore"):
+            norms = np.sqrt((c**2 * (1 - eta * lam) ** (2 * t)).sum(axis=1))
+        hit = np.flatnonzero(norms <= tol)
+        assert ns["steps_to_tolerance"](H, theta0, eta, tol, **kw) == (int(hit[0]) if hit.size else None)
+
+
+# --- 2: backprop, against torch.autograd --------------------------------------------------
+
+def test_backward_passes_match_torch_autograd():
+    ns, cases = master("02-backprop")
+    for (x, W, gy), _ in calls(cases, "linear_backward"):
+        xt, Wt = torch.tensor(x, requires_grad=True), torch.tensor(W, requires_grad=True)
+        bt = torch.zeros(W.shape[0], requires_grad=True)
+        (torch.nn.functional.linear(xt, Wt, bt) * torch.tensor(gy)).sum().backward()
+        for mine, theirs in zip(ns["linear_backward"](x, W, gy), (xt.grad, Wt.grad, bt.grad)):
+            np.testing.assert_allclose(mine, theirs.numpy(), rtol=1e-10, atol=1e-12)
+    for (z, ga), _ in calls(cases, "relu_backward"):
+        zt = torch.tensor(z, requires_grad=True)
+        (torch.relu(zt) * torch.tensor(ga)).sum().backward()
+        np.testing.assert_array_equal(ns["relu_backward"](z, ga), zt.grad.numpy())
+    for (logits, targets), _ in calls(cases, "cross_entropy_backward"):
+        lt = torch.tensor(logits, requires_grad=True)
+        torch.nn.functional.cross_entropy(lt, torch.tensor(targets)).backward()
+        np.testing.assert_allclose(ns["cross_entropy_backward"](logits, targets), lt.grad.numpy(), atol=1e-12)
+    for (x, y, *params), _ in calls(cases, "mlp_gradients"):
+        W1, b1, W2, b2 = (torch.tensor(p, requires_grad=True) for p in params)
+        h = torch.relu(torch.nn.functional.linear(torch.tensor(x), W1, b1))
+        torch.nn.functional.cross_entropy(torch.nn.functional.linear(h, W2, b2), torch.tensor(y)).backward()
+        mine = ns["mlp_gradients"](x, y, *params)
+        for key, t in zip(("W1", "b1", "W2", "b2"), (W1, b1, W2, b2)):
+            np.testing.assert_allclose(mine[key], t.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+# --- 3: optimizers, against torch.optim ---------------------------------------------------
+
+def _torch_step(cls, theta, grad, state, **hyper):
+    p = torch.nn.Parameter(torch.tensor(theta))
+    opt = cls([p], **hyper)
+    if state:
+        opt.state[p] = {k: (torch.tensor(v) if not np.isscalar(v) else torch.tensor(float(v)))
+                        for k, v in state.items()}
+    p.grad = torch.tensor(grad)
+    opt.step()
+    return p.detach().numpy()
+
+
+def test_optimizer_steps_match_torch_optim_on_the_hidden_inputs():
+    ns, cases = master("03-optimizers")
+    for (theta, grad, buf), kw in calls(cases, "momentum_step"):
+        mine, _ = ns["momentum_step"](theta, grad, buf, **kw)
+        state = None if buf is None else {"momentum_buffer": buf}
+        np.testing.assert_allclose(mine, _torch_step(torch.optim.SGD, theta, grad, state, **kw), rtol=1e-12)
+    for (theta, grad, v), kw in calls(cases, "rmsprop_step"):
+        mine, _ = ns["rmsprop_step"](theta, grad, v, **kw)
+        theirs = _torch_step(torch.optim.RMSprop, theta, grad, {"step": 0, "square_avg": v}, **kw)
+        np.testing.assert_allclose(mine, theirs, rtol=1e-10)
+    for func, cls in (("adam_step", torch.optim.Adam), ("adamw_step", torch.optim.AdamW)):
+        for (theta, grad, m, v, t), kw in calls(cases, func):
+            mine, _, _ = ns[func](theta, grad, m, v, t, **kw)
+            state = {"step": t - 1, "exp_avg": m, "exp_avg_sq": v}  # torch counts the step first
+            np.testing.assert_allclose(mine, _torch_step(cls, theta, grad, state, **kw), rtol=1e-10)
+
+
+def test_optimizers_follow_torch_over_many_steps():
+    ns, _ = master("03-optimizers")
+    rng = np.random.default_rng(0)
+    grads = rng.normal(size=(30, 4))
+    theta0 = rng.normal(size=4)
+    runs = {"SGD": (torch.optim.SGD, dict(lr=0.05, momentum=0.9, nesterov=True)),
+            "RMSprop": (torch.optim.RMSprop, dict(lr=0.01, alpha=0.9)),
+            "Adam": (torch.optim.Adam, dict(lr=0.01, betas=(0.8, 0.99))),
+            "AdamW": (torch.optim.AdamW, dict(lr=0.01, weight_decay=0.3))}
+    for name, (cls, hyper) in runs.items():
+        p = torch.nn.Parameter(torch.tensor(theta0))
+        opt = cls([p], **hyper)
+        theta, state = theta0.copy(), {"buf": None, "v": np.zeros(4), "m": np.zeros(4)}
+        for t, g in enumerate(grads, start=1):
+            p.grad = torch.tensor(g)
+            opt.step()
+            if name == "SGD":
+                theta, state["buf"] = ns["momentum_step"](theta, g, state["buf"], **hyper)
+            elif name == "RMSprop":
+                theta, state["v"] = ns["rmsprop_step"](theta, g, state["v"], **hyper)
+            else:
+                step = ns["adam_step" if name == "Adam" else "adamw_step"]
+                theta, state["m"], state["v"] = step(theta, g, state["m"], state["v"], t, **hyper)
+        np.testing.assert_allclose(theta, p.detach().numpy(), rtol=1e-9, err_msg=name)
+
+
+# --- 4: schedules, against torch.optim.lr_scheduler ---------------------------------------
+
+def _torch_lrs(make, steps, lr):
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=lr)
+    sched = make(opt)
+    out = []
+    for _ in range(steps):
+        out.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return out
+
+
+@pytest.mark.parametrize("func", ["step_decay", "cosine", "warmup", "one_cycle"])
+def test_schedules_match_torch_at_every_step_of_the_hidden_settings(func):
+    ns, cases = master("04-schedules")
+    S = torch.optim.lr_scheduler
+    for a, k in calls(cases, func):
+        bound = inspect.signature(ns[func]).bind(*a, **k)
+        bound.apply_defaults()
+        p = dict(bound.arguments)
+        if func == "step_decay":
+            eta, n = p["eta0"], p["t"] + 1
+            make = lambda o: S.StepLR(o, step_size=p["step_size"], gamma=p["gamma"])  # noqa: E731
+        elif func == "cosine":
+            eta, n = p["eta0"], p["T"] + 1
+            make = lambda o: S.CosineAnnealingLR(o, T_max=p["T"], eta_min=p["eta_min"])  # noqa: E731
+        elif func == "warmup":
+            eta, n = p["eta0"], p["t"] + 1
+            make = lambda o: S.LinearLR(o, start_factor=p["start_factor"], total_iters=p["warmup_steps"])  # noqa: E731
+        else:
+            eta, n = p["eta_max"], p["total_steps"]
+            make = lambda o: S.OneCycleLR(o, max_lr=p["eta_max"], total_steps=n, pct_start=p["pct_start"],  # noqa: E731
+                                          div_factor=p["div_factor"], final_div_factor=p["final_div_factor"])
+        theirs = _torch_lrs(make, n, eta)
+        for step in sorted({0, min(p["t"], n - 1), n - 1, n // 3}):
+            mine = ns[func](**{**p, "t": step})
+            assert mine == pytest.approx(theirs[step], rel=1e-9, abs=1e-15), (func, step)
+
+
+# --- 5: choosing η ----------------------------------------------------------------------------
+
+def test_smoothing_is_pandas_adjusted_ewm():
+    ns, cases = master("05-choosing-eta")
+    for (losses, *rest), kw in calls(cases, "smooth_losses"):
+        beta = rest[0] if rest else kw.get("beta", 0.98)
+        theirs = pd.Series(losses).ewm(alpha=1 - beta, adjust=True).mean().to_numpy()
+        np.testing.assert_allclose(ns["smooth_losses"](losses, beta), theirs, rtol=1e-12)
+
+
+def test_blowup_index_against_the_running_minimum():
+    ns, cases = master("05-choosing-eta")
+    for (s, *rest), kw in calls(cases, "blowup_index"):
+        factor = kw.get("factor", 4.0)
+        over = np.flatnonzero(np.asarray(s) > factor * np.minimum.accumulate(s))
+        assert ns["blowup_index"](s, **kw) == (int(over[0]) if over.size else None)
+
+
+def test_suggestion_lies_where_the_noiseless_loss_falls_steeply():
+    ns, cases = master("05-choosing-eta")
+    for (lrs, losses), kw in calls(cases, "suggest_lr"):
+        x = np.log10(lrs)
+        clean = 0.6 + 1.7 / (1.0 + np.exp(2.5 * (x + 3.0)))  # the falling part of range_test_curve
+        slope = np.gradient(clean, np.log(lrs))
+        at = int(np.argmin(np.abs(lrs - ns["suggest_lr"](lrs, losses, **kw))))
+        assert slope[at] <= 0.5 * slope.min()  # at least half the steepest descent
+    lrs = np.geomspace(1e-4, 1.0, 30)
+    curve = 2.0 - np.tanh(np.log10(lrs) + 2.5)
+    assert ns["suggest_lr"](lrs, curve, beta=0.0, skip_start=0) == lrs[np.argmin(np.gradient(curve, np.log(lrs)))]
+
+
+def test_fastest_stable_lr_against_gradient_descent_run_from_scratch():
+    ns, cases = master("05-choosing-eta")
+    for (lrs, curves, target), _ in calls(cases, "fastest_stable_lr"):
+        eta = ns["fastest_stable_lr"](lrs, curves, target)
+        reach = []
+        for k, c in enumerate(np.asarray(curves, dtype=float)):
+            stable = np.all(np.isfinite(c)) and c[-1] < c[0]
+            hits = np.flatnonzero(c <= target)
+            reach.append((hits[0], lrs[k]) if stable and hits.size else None)
+        found = [r for r in reach if r is not None]
+        assert eta == (min(found)[1] if found else None)
+    # and the sweep's curves are those of gradient descent, step by step
+    lam, theta0 = np.array([0.5, 10.0]), np.random.default_rng(0).normal(size=2)
+    curves = ns["sweep_curves"]([0.05, 0.19], steps=20)
+    for eta, curve in zip([0.05, 0.19], curves):
+        theta = theta0.copy()
+        for t in range(21):
+            assert curve[t] == pytest.approx(0.5 * (lam * theta**2).sum(), rel=1e-9)
+            theta = theta - eta * lam * theta

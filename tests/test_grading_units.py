@@ -1,0 +1,164 @@
+"""The grader's pieces without running a notebook: plain data, comparison, masters, discovery."""
+import json
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from lrcourse.grading import child, cli
+from lrcourse.grading.compare import mismatch
+from lrcourse.grading.exercise import code_cells, parse_master, read_notebook
+from lrcourse.grading.scoring import Reference, score
+from test_grading_helpers import SETS, exercise
+
+
+# --- plain data: what the child accepts as an answer ------------------------------------
+
+@pytest.mark.parametrize("value, plain", [
+    (np.array([[1.0, 2.0], [3.0, 4.5]]), [[1.0, 2.0], [3.0, 4.5]]),
+    (np.float32(0.25), 0.25),
+    (np.int64(7), 7),
+    ((np.arange(3), {"b": None, "a": True}), [[0, 1, 2], {"b": None, "a": True}]),
+    (torch.tensor([1.5, -2.0], requires_grad=True) * 2, [3.0, -4.0]),
+    ("text", "text"),
+])
+def test_plain_answers_become_json_data(value, plain):
+    assert child.to_plain(value) == plain
+    assert json.loads(json.dumps(child.to_plain(value))) == plain
+
+
+class Rigged:
+    def __eq__(self, other):
+        return True
+
+    __hash__ = object.__hash__
+
+
+class RiggedFloat(float):
+    def __eq__(self, other):
+        return True
+
+
+class RiggedArray(np.ndarray):
+    pass
+
+
+@pytest.mark.parametrize("value", [
+    Rigged(), RiggedFloat(1.0), np.zeros(2).view(RiggedArray), [1.0, Rigged()], {1: 2.0},
+    np.array(["a", "b"]), np.array([Rigged()], dtype=object), lambda: 1, iter([1.0]),
+    list(range(2_000_000)), "x" * 200_000,
+])
+def test_anything_else_is_refused(value):
+    with pytest.raises(child.NotPlainData):
+        child.to_plain(value)
+
+
+def test_deep_nesting_is_refused():
+    deep = []
+    for _ in range(1000):
+        deep = [deep]
+    with pytest.raises(child.NotPlainData):
+        child.to_plain(deep)
+
+
+def test_test_inputs_round_trip_with_their_types():
+    args = [np.arange(6.0).reshape(2, 3), np.array([1, 2]), (0.9, 0.999), None, {"k": [1.5]}, "s"]
+    encoded = json.loads(json.dumps(child.encode_input(args)))
+    back = child.decode_input(encoded)
+    assert back[0].dtype == np.float64 and back[0].shape == (2, 3) and np.array_equal(back[0], args[0])
+    assert back[1].dtype == np.int64
+    assert back[2] == (0.9, 0.999) and type(back[2]) is tuple
+    assert back[3:] == [None, {"k": [1.5]}, "s"]
+
+
+# --- comparison: done here, on JSON data only --------------------------------------------
+
+@pytest.mark.parametrize("expected, answer, ok", [
+    (0.0952, 0.0952 * (1 + 1e-9), True),
+    (0.0952, 0.4, False),
+    ([1.0, 2.0], [1.0, 2.0 + 1e-3], False),
+    ([[1.0, 2.0]], [1.0, 2.0], False),                # shape matters
+    ([1.0, float("nan")], [1.0, float("nan")], True),
+    ([1.0, 2.0], [1.0, "2.0"], False),               # a string is not a number
+    ([1.0, 0.0], [True, False], False),              # nor is a bool
+    (None, None, True),
+    (None, 0, False),
+    (7, 7.0, True),
+    ([[1.0, 2.0], [3.0]], [[1.0, 2.0], [3.0]], True),  # ragged: item by item
+    ({"W": [1.0], "b": 2.0}, {"W": [1.0], "b": 2.0}, True),
+    ({"W": [1.0], "b": 2.0}, {"W": [1.0]}, False),
+    ([2.5, -1.5, 1.5], {"__ndarray__": [2.5, -1.5, 1.5]}, False),
+])
+def test_mismatch(expected, answer, ok):
+    assert (mismatch(expected, answer, rtol=1e-6, atol=1e-9) is None) is ok
+
+
+def test_mismatch_says_what_differs():
+    why = mismatch(2 / 21, 0.4, rtol=1e-6, atol=1e-9)
+    assert "0.0952381" in why and "0.4" in why
+    assert "shape" in mismatch([[1.0, 2.0]], [1.0, 2.0], 1e-6, 1e-9)
+
+
+def test_points_per_case_and_question():
+    ex = exercise("01-gradient-descent")
+    expected = {c.id: 1.0 for c in ex.cases}
+    answers = {c.id: {"value": 1.0} for c in ex.cases}
+    answers[ex.cases[0].id] = {"value": 2.0}
+    answers[ex.cases[1].id] = {"error": "NameError: x"}
+    results, questions = score(Reference(ex, expected=expected), answers)
+    assert sum(r.score for r in results) == ex.possible - ex.cases[0].points - ex.cases[1].points
+    assert results[1].message == "NameError: x"
+    assert questions["q1"] == {"score": 0.0, "possible": ex.cases[0].points + ex.cases[1].points}
+
+
+# --- masters and submissions ---------------------------------------------------------------
+
+def test_five_sets_with_three_to_five_questions_each():
+    assert SETS == ["01-gradient-descent", "02-backprop", "03-optimizers", "04-schedules", "05-choosing-eta"]
+    for name in SETS:
+        ex = exercise(name)
+        assert 3 <= len(ex.questions) <= 5, name
+        assert all(len(cases) >= 2 for cases in ex.questions.values()), name
+        student = read_notebook(ex.student)
+        public = student["metadata"]["otter"]["tests"]
+        assert sorted(public) == sorted(ex.questions), f"{name}: every question has public tests"
+
+
+def test_a_hidden_test_must_be_one_call(tmp_path):
+    nb = read_notebook(exercise("01-gradient-descent").master)
+    for cell in nb["cells"]:
+        if "hidden: true" in "".join(cell["source"]):
+            cell["source"] = '""" # BEGIN TEST CONFIG\nhidden: true\n""" # END TEST CONFIG\nx = gd_step(1, 2, 3)\n'
+            break
+    bad = tmp_path / "bad.ipynb"
+    bad.write_text(json.dumps(nb))
+    with pytest.raises(ValueError, match="one call"):
+        parse_master(bad)
+
+
+def test_code_cells_are_numbered_by_notebook_position():
+    nb = {"cells": [{"cell_type": "markdown", "source": "# t"}, {"cell_type": "code", "source": ["a = 1\n", "b = 2"]},
+                    {"cell_type": "code", "source": ""}, {"cell_type": "code", "source": "c = 3"}]}
+    assert code_cells(nb) == [(2, "a = 1\nb = 2"), (4, "c = 3")]
+
+
+def test_submissions_are_found_in_folders(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.ipynb").write_text("{}")
+    (tmp_path / "a" / ".ipynb_checkpoints").mkdir()
+    (tmp_path / "a" / ".ipynb_checkpoints" / "x-checkpoint.ipynb").write_text("{}")
+    (tmp_path / "b.zip").write_bytes(b"")
+    (tmp_path / "notes.txt").write_text("")
+    assert cli.submissions([str(tmp_path)]) == [tmp_path / "a" / "x.ipynb", tmp_path / "b.zip"]
+
+
+def test_the_child_needs_only_the_standard_library_to_start():
+    """child.py and jail.py run before any package import (and in the jail without lrcourse)."""
+    import ast as _ast
+    from pathlib import Path
+    for module in ("child.py", "jail.py"):
+        tree = _ast.parse((Path(child.__file__).parent / module).read_text())
+        top = {a.name.split(".")[0] for n in tree.body if isinstance(n, _ast.Import) for a in n.names}
+        top |= {n.module.split(".")[0] for n in tree.body if isinstance(n, _ast.ImportFrom) and n.module}
+        assert top <= set(sys.stdlib_module_names), (module, top - set(sys.stdlib_module_names))
