@@ -18,6 +18,7 @@ _EXPORTS = {
     "autograd": ["Value"],
     "nn": ["MLP", "SoftmaxCrossEntropy", "sgd_step"],
     "weights": ["WeightTrace", "dead_relu_fraction", "trace_gd"],
+    "noise": ["GradientNoise", "flat_grad", "per_example_grads", "gradient_noise", "noise_scale"],
     "hessian": ["hvp", "top_eigenvalue", "TopEigen", "track_sharpness", "SharpnessRun"],
     # optimizers
     "optim": ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "sgd_update",
