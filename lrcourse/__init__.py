@@ -18,6 +18,7 @@ _EXPORTS = {
     "autograd": ["Value"],
     "nn": ["MLP", "SoftmaxCrossEntropy", "sgd_step"],
     "weights": ["WeightTrace", "dead_relu_fraction", "trace_gd"],
+    "early_stopping": ["SplitCurves", "sweep_splits", "best_epoch", "at_epoch", "epoch_at_progress"],
     "noise": ["GradientNoise", "flat_grad", "per_example_grads", "gradient_noise", "noise_scale"],
     "hessian": ["hvp", "top_eigenvalue", "TopEigen", "track_sharpness", "SharpnessRun"],
     # optimizers
