@@ -45,10 +45,10 @@ _EXPORTS = {
     # schedules
     "schedules": ["StepLR", "MultiStepLR", "ExponentialLR", "PolynomialLR", "CosineAnnealingLR",
                   "CosineAnnealingWarmRestarts", "CyclicLR", "OneCycleLR", "LinearLR",
-                  "SequentialLR", "ReduceLROnPlateau"],
+                  "SequentialLR"],
     "schedule_plots": ["schedule_grid_frame"],
-    "lr_functions": ["lr_schedule", "step_decay", "exponential_decay", "piecewise_constant",
-                     "keras_reduce_lr_on_plateau"],
+    "lr_functions": ["lr_schedule", "step_decay", "exponential_decay", "piecewise_constant"],
+    "plateau": ["ReduceLROnPlateau", "reduce_lr_on_plateau", "keras_reduce_lr_on_plateau"],
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = sorted(_WHERE)

@@ -329,115 +329,6 @@ def sequential_lr(t, base_lr, schedulers, milestones):
     return _out(eta, t)
 
 
-def _is_better(current, best, mode, threshold, threshold_mode):
-    if mode == "min" and threshold_mode == "rel":
-        return current < best * (1.0 - threshold)
-    if mode == "min":
-        return current < best - threshold
-    if threshold_mode == "rel":
-        return current > best * (threshold + 1.0)
-    return current > best + threshold
-
-
-def _check_plateau(mode, factor, patience, threshold, threshold_mode, cooldown, eps):
-    if factor >= 1.0:
-        raise ValueError("Factor should be < 1.0.")
-    _check_positive("factor", factor)
-    if mode not in ("min", "max"):
-        raise ValueError(f"mode {mode} is unknown!")
-    if threshold_mode not in ("rel", "abs"):
-        raise ValueError(f"threshold mode {threshold_mode} is unknown!")
-    _check_int("patience", patience, minimum=0)
-    _check_int("cooldown", cooldown, minimum=0)
-    if not (0 <= threshold < math.inf):
-        raise ValueError(f"Expected non-negative threshold, but got {threshold}")
-    if not (0 <= eps < math.inf):
-        raise ValueError(f"Expected non-negative eps, but got {eps}")
-
-
-def reduce_lr_on_plateau(metrics, base_lr, mode="min", factor=0.1, patience=10, threshold=1e-4,
-                         threshold_mode="rel", cooldown=0, min_lr=0.0, eps=1e-8):
-    """torch's ReduceLROnPlateau over a metric sequence; entry k is η after metric k
-    (the rate for the next epoch).
-
-    A metric is an improvement if it beats the best by the threshold (rel: best·(1 ∓ threshold),
-    abs: best ∓ threshold). After more than `patience` epochs in a row without one,
-    η ← max(η·factor, min_lr) (skipped if that lowers η by eps or less), then `cooldown`
-    epochs are not counted.
-    """
-    _check_plateau(mode, factor, patience, threshold, threshold_mode, cooldown, eps)
-    _check_lr(min_lr)
-    lr, best = base_lr, (math.inf if mode == "min" else -math.inf)
-    bad_epochs, cooldown_left, out = 0, 0, []
-    for current in metrics:
-        current = float(current)
-        if _is_better(current, best, mode, threshold, threshold_mode):
-            best, bad_epochs = current, 0
-        else:
-            bad_epochs += 1
-        if cooldown_left > 0:
-            cooldown_left -= 1
-            bad_epochs = 0
-        if bad_epochs > patience:
-            new_lr = max(lr * factor, min_lr)
-            if lr - new_lr > eps:
-                lr = new_lr
-            cooldown_left, bad_epochs = cooldown, 0
-        out.append(lr)
-    return np.array(out, dtype=float)
-
-
-def keras_reduce_lr_on_plateau(metrics, base_lr, factor=0.1, patience=10, min_delta=1e-4,
-                               cooldown=0, min_lr=0.0, mode="min"):
-    """Keras' ReduceLROnPlateau callback over a metric sequence (entry k: η after epoch k).
-
-    Keras is not a dependency: this follows keras.callbacks.ReduceLROnPlateau's documented
-    arguments and its on_epoch_end. Where it differs from torch's ReduceLROnPlateau:
-
-    * patience: Keras counts `wait` and reduces when wait ≥ patience, i.e. after `patience`
-      epochs without improvement; torch reduces when num_bad_epochs > patience, after
-      patience + 1. With the same patience Keras reduces one epoch earlier; Keras patience
-      p + 1 behaves as torch patience p (and Keras 0 as Keras 1: wait is raised before the test).
-    * improvement: Keras' min_delta is absolute (current < best − min_delta in "min" mode),
-      torch's threshold_mode="abs"; torch's default is relative, best·(1 − threshold).
-    * cooldown: Keras decrements its cooldown counter before looking at the metric and
-      already counts the epoch in which the counter reaches 0; torch decrements after and
-      does not count that epoch. Keras cooldown c + 1 behaves as torch cooldown c.
-    * min_lr and eps: Keras reduces only while η > min_lr, to max(η·factor, min_lr), and
-      resets its counters only when it did reduce. torch computes max(η·factor, min_lr) each
-      time patience runs out but applies it only if it lowers η by more than eps (1e-8),
-      so with min_lr = 0 torch stops near eps/(1 − factor) while Keras keeps halving.
-    * Keras keeps η as a float32 variable and has mode "auto" (from the metric's name);
-      this reference stays in float64 and takes mode "min" or "max".
-
-    So, while eps does not bind, torch(patience=p, cooldown=c, threshold=d,
-    threshold_mode="abs") gives the same η sequence as Keras(patience=p+1, cooldown=c+1,
-    min_delta=d); tests/test_schedules_plateau.py checks this on random streams.
-    """
-    if factor >= 1.0:
-        raise ValueError(f"ReduceLROnPlateau does not support a factor >= 1.0. Received factor={factor}")
-    if mode not in ("min", "max"):
-        raise ValueError(f"mode {mode} is unknown!")
-    lr, best = base_lr, (math.inf if mode == "min" else -math.inf)
-    wait, cooldown_counter, out = 0, 0, []
-    for current in metrics:
-        current = float(current)
-        if cooldown_counter > 0:
-            cooldown_counter -= 1
-            wait = 0
-        improved = current < best - min_delta if mode == "min" else current > best + min_delta
-        if improved:
-            best, wait = current, 0
-        elif cooldown_counter == 0:
-            wait += 1
-            if wait >= patience and lr > min_lr:
-                lr = max(lr * factor, min_lr)
-                cooldown_counter, wait = cooldown, 0
-        out.append(lr)
-    return np.array(out, dtype=float)
-
-
-# ---------------------------------------------------------------- the seed articles' forms
 def step_decay(epoch, eta0, drop, epochs_drop, plus_one=False):
     """Step decay as the seed articles write it: η = η0 · drop^⌊epoch/epochs_drop⌋.
 
@@ -527,8 +418,19 @@ def lr_schedule(name_or_class, steps, base_lr=None, **kwargs):
         metrics = list(kwargs.pop("metrics"))
         if len(metrics) != steps:
             raise ValueError(f"Expected {steps} metrics, but got {len(metrics)}")
+        from .plateau import reduce_lr_on_plateau
+
         return reduce_lr_on_plateau(metrics, base_lr, **kwargs)
     if name == "CyclicLR":
         for key in ("cycle_momentum", "base_momentum", "max_momentum"):
             kwargs.pop(key, None)
     return _function_for(name)(t, base_lr, **kwargs)
+
+
+def __getattr__(name):
+    """The plateau rules live in lrcourse.plateau; they are also reachable from here."""
+    if name in ("reduce_lr_on_plateau", "keras_reduce_lr_on_plateau"):
+        from . import plateau
+
+        return getattr(plateau, name)
+    raise AttributeError(f"module 'lrcourse.lr_functions' has no attribute {name!r}")

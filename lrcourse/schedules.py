@@ -16,10 +16,11 @@ from bisect import bisect_right
 from collections import Counter
 
 import torch
-from torch.optim import Optimizer
-from torch.optim.lr_scheduler import EPOCH_DEPRECATION_WARNING, LRScheduler
+from torch.optim.lr_scheduler import LRScheduler
 
 from lrcourse import lr_functions as F
+from lrcourse.param_groups import _check_optimizer, _lrs, _per_group, _set
+from lrcourse.plateau import ReduceLROnPlateau
 
 __all__ = [
     "StepLR", "MultiStepLR", "ExponentialLR", "PolynomialLR", "LinearLR", "CosineAnnealingLR",
@@ -27,39 +28,10 @@ __all__ = [
 ]
 
 
-def _lrs(scheduler):
-    """The groups' current η (a copy for tensor learning rates)."""
-    return [g["lr"].clone() if torch.is_tensor(g["lr"]) else g["lr"]
-            for g in scheduler.optimizer.param_groups]
-
-
-def _set(group, key, value):
-    if torch.is_tensor(group[key]):
-        group[key].fill_(float(value))
-    else:
-        group[key] = value
-
-
 def _warn_outside_step(scheduler):
     if not scheduler._get_lr_called_within_step:
         warnings.warn("To get the last learning rate computed by the scheduler, "
                       "please use `get_last_lr()`.", UserWarning, stacklevel=3)
-
-
-def _check_optimizer(optimizer):
-    if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
-
-
-def _per_group(name, value, optimizer):
-    """One value per param group: a list is checked for length, a scalar repeated."""
-    n = len(optimizer.param_groups)
-    if isinstance(value, (list, tuple)):
-        if len(value) != n:
-            raise ValueError(f"{name} must have the same length as optimizer.param_groups. "
-                             f"{name} has {len(value)} values, param_groups has {n}.")
-        return list(value)
-    return [value] * n
 
 
 def _uses_betas(optimizer):
@@ -475,92 +447,3 @@ class SequentialLR(LRScheduler):
         self.__dict__.update(state_dict)
         for scheduler, state in zip(self._schedulers, inner):
             scheduler.load_state_dict(state)
-
-
-class ReduceLROnPlateau(LRScheduler):
-    """Reduce η when a metric stops improving: step(metric) once per epoch.
-
-    A metric improves on the best so far if it beats it by the threshold (rel:
-    best·(1 ∓ threshold), abs: best ∓ threshold; − for mode "min"). After more than
-    `patience` epochs in a row without improvement, η ← max(η·factor, min_lr) per group
-    (skipped if η would fall by eps or less); the next `cooldown` epochs are not counted.
-    Keras' callback differs (patience, cooldown, min_lr): see
-    lrcourse.lr_functions.keras_reduce_lr_on_plateau.
-    """
-
-    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
-                 threshold_mode="rel", cooldown=0, min_lr=0, eps=1e-8):
-        F._check_plateau(mode, factor, patience, threshold, threshold_mode, cooldown, eps)
-        _check_optimizer(optimizer)
-        self.factor = factor
-        self.optimizer = optimizer
-        n = len(optimizer.param_groups)
-        if isinstance(min_lr, (list, tuple)):
-            if len(min_lr) != n:
-                raise ValueError(f"expected {n} min_lrs, got {len(min_lr)}")
-            self.default_min_lr = None
-            self.min_lrs = list(min_lr)
-        else:
-            self.default_min_lr = min_lr
-            self.min_lrs = [min_lr] * n
-        for m in self.min_lrs:
-            F._check_lr(m)
-        self.patience = patience
-        self.cooldown = cooldown
-        self.eps = eps
-        self.last_epoch = 0
-        self._last_lr = _lrs(self)
-        self.mode_worse = math.inf if mode == "min" else -math.inf
-        self.mode = mode
-        self.threshold = threshold
-        self.threshold_mode = threshold_mode
-        self._reset()
-
-    def _reset(self):
-        self.best = self.mode_worse
-        self.cooldown_counter = 0
-        self.num_bad_epochs = 0
-
-    @property
-    def in_cooldown(self):
-        return self.cooldown_counter > 0
-
-    def is_better(self, current, best):
-        """Does `current` beat `best` by the threshold?"""
-        return F._is_better(current, best, self.mode, self.threshold, self.threshold_mode)
-
-    def step(self, metrics, epoch=None):
-        current = float(metrics)  # also a 0-dim tensor
-        if epoch is None:
-            epoch = self.last_epoch + 1
-        else:
-            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
-        self.last_epoch = epoch
-        if self.is_better(current, self.best):
-            self.best = current
-            self.num_bad_epochs = 0
-        else:
-            self.num_bad_epochs += 1
-        if self.in_cooldown:  # epochs in cooldown are not counted
-            self.cooldown_counter -= 1
-            self.num_bad_epochs = 0
-        if self.num_bad_epochs > self.patience:
-            self._reduce_lr(epoch)
-            self.cooldown_counter = self.cooldown
-            self.num_bad_epochs = 0
-        self._last_lr = _lrs(self)
-
-    def _reduce_lr(self, epoch):
-        groups = self.optimizer.param_groups
-        if len(groups) != len(self.min_lrs):  # a param group was added since construction
-            if self.default_min_lr is None:
-                raise RuntimeError(f"The number of param groups in the `optimizer` ({len(groups)}) differs "
-                                   f"from when `ReduceLROnPlateau` was initialized ({len(self.min_lrs)}), "
-                                   "usually due to a new param group being added to the optimizer. Please "
-                                   "modify the `min_lrs` field to match the length of the `optimizer` param groups.")
-            self.min_lrs = [self.default_min_lr] * len(groups)
-        for group, min_lr in zip(groups, self.min_lrs):
-            old_lr = float(group["lr"])
-            new_lr = max(old_lr * self.factor, min_lr)
-            if old_lr - new_lr > self.eps:
-                _set(group, "lr", new_lr)
