@@ -80,3 +80,11 @@ def test_every_toc_entry_is_a_myst_notebook():
         text = (ROOT / f"{doc}.md").read_text()
         assert text.startswith("---\njupytext:"), doc
         assert "kernelspec:" in text.split("---")[1], doc
+
+
+def test_no_chapter_shows_wall_clock_values():
+    """Two builds must give the same numbers: a chapter may not print or glue timings or dates."""
+    pattern = re.compile(r"time\.time\(|perf_counter\(|datetime\.now\(|date\.today\(")
+    for doc in CHAPTERS:
+        text = (ROOT / f"{doc}.md").read_text()
+        assert not pattern.search(text), f"{doc} reads the clock"
