@@ -31,7 +31,7 @@ import torch.nn.functional as F
 
 from .gd import check_lr
 # the stacked SGD members of lrcourse.sweep, so that a member here is a member there
-from .sweep import EVAL_BUDGET, _chunks, _Stack
+from .sweep import EVAL_BUDGET, _chunks, _epoch_batches, _Stack
 from .train import accuracy, check_run_args, check_sizes, epoch_orders, mlp, num_threads, progress_bar, show_progress
 
 __all__ = ["SplitCurves", "sweep_splits", "best_epoch", "at_epoch", "epoch_at_progress"]
@@ -224,19 +224,7 @@ def sweep_splits(
     with num_threads(threads), torch.no_grad():
         bar = progress_bar(epochs, show, f"splits K={K}")
         for epoch in bar:
-            order = torch.stack([next(o) for o in orders])  # (S, n): this epoch's batch order per seed
-            Xs = X[order].transpose(1, 2).contiguous()  # (S, d, n) feature-major, as _Stack wants
-            Ys = y[order][:, None]  # (S, 1, n)
-            Hs = one_hot[order].transpose(1, 2).contiguous()  # (S, C, n)
-            frozen = None  # rows whose batch loss turned non-finite: no more steps this epoch
-            for start in range(0, n, batch_size):
-                cut = slice(start, start + batch_size)
-                rows = 0 if S == 1 else stack.seed_of  # which seed's batch each row sees
-                loss = stack.step(Xs[rows, :, cut].expand(len(stack), -1, -1),
-                                  Ys[rows, :, cut].expand(len(stack), -1, -1), Hs[rows, :, cut], frozen)
-                finite = torch.isfinite(loss)
-                if not bool(finite.all()):
-                    frozen = ~finite if frozen is None else frozen | ~finite
+            _, frozen = stack.train_epoch(*_epoch_batches(X, y, one_hot, orders), batch_size)
             idx = stack.alive.numpy()
             gone = np.zeros(len(idx), dtype=bool) if frozen is None else frozen.numpy().copy()
             for split, (chunks, labels) in scored.items():

@@ -192,6 +192,24 @@ class _Stack:
             p.addcmul_(step, gr, value=-1.0)  # θ ← θ − η·v
         return loss
 
+    def train_epoch(self, Xs, Ys, Hs, batch_size):
+        """One epoch of SGD steps on this epoch's batches (see :func:`_epoch_batches`).
+
+        Returns every row's batch losses (rows, n_batches) and the rows whose loss turned
+        non-finite (a bool mask, or None): those take no further step this epoch."""
+        frozen, losses = None, []
+        for start in range(0, Xs.shape[-1], batch_size):
+            cut = slice(start, start + batch_size)
+            rows = 0 if Xs.shape[0] == 1 else self.seed_of  # one seed: one batch, broadcast to all
+            xb = Xs[rows, :, cut].expand(len(self), -1, -1)
+            yb = Ys[rows, :, cut].expand(len(self), -1, -1)
+            loss = self.step(xb, yb, Hs[rows, :, cut], frozen)
+            losses.append(loss)
+            finite = torch.isfinite(loss)
+            if not bool(finite.all()):
+                frozen = ~finite if frozen is None else frozen | ~finite
+        return torch.stack(losses, 1), frozen
+
     def evaluate(self, chunks, y, n_classes, auc_only=False):
         """Per-row (loss, accuracy, macro AUC) on (X, y), float64 numpy (loss and accuracy NaN
         when ``auc_only``); X as contiguous feature-major chunks (d, chunk). The hidden
@@ -221,6 +239,13 @@ class _Stack:
         if self.bufs is not None:
             self.bufs = [t[rows] for t in self.bufs]
         self.eta, self.alive, self.seed_of = self.eta[rows], self.alive[rows], self.seed_of[rows]
+
+
+def _epoch_batches(X, y, one_hot, orders):
+    """This epoch's data in each seed's batch order, feature-major as ``_Stack`` wants:
+    inputs (S, d, n), labels (S, 1, n), one-hot targets (S, C, n)."""
+    order = torch.stack([next(o) for o in orders])
+    return X[order].transpose(1, 2).contiguous(), y[order][:, None], one_hot[order].transpose(1, 2).contiguous()
 
 
 def _chunks(X: torch.Tensor, size: int) -> list[torch.Tensor]:
@@ -291,26 +316,10 @@ def sweep_lr(
     with num_threads(threads), torch.no_grad():
         bar = progress_bar(epochs, show, f"sweep K={K}")
         for epoch in bar:
-            # this epoch's batches, feature-major: inputs (S, d, n), labels (S, 1, n), one-hot (S, C, n)
-            order = torch.stack([next(o) for o in orders])
-            Xs = X[order].transpose(1, 2).contiguous()
-            Ys = y[order][:, None]
-            Hs = one_hot[order].transpose(1, 2).contiguous()
-            frozen = None  # rows whose loss turned non-finite this epoch: no more steps
-            losses = []
-            for start in starts:
-                cut = slice(start, start + batch_size)
-                rows = 0 if S == 1 else stack.seed_of  # S = 1: one batch, broadcast to all
-                xb = Xs[rows, :, cut].expand(len(stack), -1, -1)
-                yb = Ys[rows, :, cut].expand(len(stack), -1, -1)
-                loss = stack.step(xb, yb, Hs[rows, :, cut], frozen)
-                losses.append(loss)
-                finite = torch.isfinite(loss)
-                if not bool(finite.all()):
-                    frozen = ~finite if frozen is None else frozen | ~finite
+            losses, _ = stack.train_epoch(*_epoch_batches(X, y, one_hot, orders), batch_size)
 
             # the epoch's record: batch losses up to a divergence, hold-out evaluation
-            L = torch.stack(losses, 1).double().numpy()  # (rows, n_batches)
+            L = losses.double().numpy()  # (rows, n_batches)
             bad = ~np.isfinite(L)
             first_bad = np.where(bad.any(1), bad.argmax(1), n_batches)
             ran = np.arange(n_batches) <= np.minimum(first_bad, n_batches - 1)[:, None]
