@@ -162,3 +162,29 @@ def test_the_child_needs_only_the_standard_library_to_start():
         top = {a.name.split(".")[0] for n in tree.body if isinstance(n, _ast.Import) for a in n.names}
         top |= {n.module.split(".")[0] for n in tree.body if isinstance(n, _ast.ImportFrom) and n.module}
         assert top <= set(sys.stdlib_module_names), (module, top - set(sys.stdlib_module_names))
+
+
+# --- printable: what a submission controls never reaches a terminal or file raw ------------
+
+@pytest.mark.parametrize("raw", [
+    "ValueError: x\nzz-forged.ipynb  2/2  2/2  2/2  4/4  10/10",  # a forged table row
+    "\x1b]0;owned\x07\x1b[2J\x1b[31mred",                        # terminal escapes
+    "ValueError: \ud800\udfff",                                   # lone surrogates
+    "caf\udce9.ipynb",                                            # os.fsdecode of a Latin-1 name
+    "a\u202egnp.exe\u2028b\r\t\x00\x7f\x85",                    # bidi override, separators, C0/C1
+])
+def test_printable_escapes_what_a_terminal_or_utf8_file_would_act_on(raw):
+    from lrcourse.grading.printable import printable
+    out = printable(raw)
+    out.encode("utf-8")  # a lone surrogate would raise here
+    assert out.isprintable() and len(out.splitlines()) == 1
+    # nothing lost: every character is kept or shown as its escape, which Python reads back
+    assert eval('"' + out.replace('"', '\\"') + '"', {}) == raw.replace("\udce9", "\xe9")
+
+
+def test_printable_keeps_ordinary_text_and_cuts_long_text():
+    from lrcourse.grading.printable import printable, printable_data
+    assert printable("η* = 0.1 für Ωmega, 学习率") == "η* = 0.1 für Ωmega, 学习率"
+    assert printable("x" * 10, limit=4) == "xxxx…"
+    assert printable(None) == "" and printable(3.5) == "3.5"
+    assert printable_data({"a\n": ["\x1b", 1, None]}) == {"a\\n": ["\\x1b", 1, None]}
