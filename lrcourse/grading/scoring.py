@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import reprlib
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -28,6 +29,8 @@ class CaseResult:
     points: float
     score: float
     message: str | None  # why it earned nothing (None when it earned its points)
+    # the same for the student (feedback, Gradescope): never states the expected value
+    feedback: str | None = None
 
 
 @dataclass
@@ -83,19 +86,30 @@ def reference(ex: Exercise, limits: Limits | None = None) -> Reference:
     return ref
 
 
+def _wrong_answer(value, case) -> str:
+    """Why an answer earned nothing, told without the expected value (only the answer itself)."""
+    short = reprlib.Repr()
+    short.maxlist, short.maxdict, short.maxstring, short.maxlevel = 8, 8, 80, 4
+    shown = short.repr(value)
+    shown = shown if len(shown) <= 160 else shown[:160] + "…"
+    return (f"your function returned {shown}, which does not match the expected answer "
+            f"(tolerance rtol={case.rtol:g}, atol={case.atol:g})")
+
+
 def score(ref: Reference, answers: dict) -> tuple[list[CaseResult], dict]:
     """Points per test case and per question for ``answers`` ({id: {"value"|"error": …}})."""
     results, questions = [], {}
     for c in ref.exercise.cases:
         got = answers.get(c.id)
         if got is None:
-            why = "not answered"
+            why = student = "not answered"
         elif "value" not in got:
-            why = str(got.get("error", "no value"))[:300]
+            why = student = str(got.get("error", "no value"))[:300]  # from the submission's side
         else:
             why = mismatch(ref.expected[c.id], got["value"], c.rtol, c.atol)
+            student = why and _wrong_answer(got["value"], c)
         earned = 0.0 if why else c.points
-        results.append(CaseResult(c.id, c.question, c.points, earned, why))
+        results.append(CaseResult(c.id, c.question, c.points, earned, why, student))
         q = questions.setdefault(c.question, {"score": 0.0, "possible": 0.0})
         q["score"] += earned
         q["possible"] += c.points
