@@ -31,7 +31,7 @@ from sklearn.datasets import make_blobs  # noqa: E402
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 from torch_lr_finder import LRFinder  # noqa: E402
 
-from lrcourse.finder import lr_range_test  # noqa: E402
+from lrcourse.choosing.finder import lr_range_test  # noqa: E402
 
 START, END, N, REPEATS = 1e-7, 10.0, 100, 5
 

@@ -10,7 +10,10 @@ import time
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from lrcourse import gd, plots, surfaces, widgets
+from lrcourse.toy import gd
+from lrcourse.viz import frames as plots
+from lrcourse.toy import surfaces
+from lrcourse.viz import widgets
 
 
 def median_ms(fn, etas):

@@ -24,8 +24,9 @@ import numpy as np
 import torch
 
 from lrcourse import data as datasets
-from lrcourse.sweep import sweep_lr
-from lrcourse.train import mlp, train
+from lrcourse.training.sweep import sweep_lr
+from lrcourse.training.models import mlp
+from lrcourse.training.loop import train
 
 EPOCHS, BATCH = 200, 50
 ETAS_16 = np.logspace(-3, 0, 16)  # 0.001 … 1: all stable on blobs in float32

@@ -3,7 +3,7 @@
 On ``config-inited`` it
 
 1. sets ``LRCOURSE_WIDGETS=static`` so the kernels the build starts render sliders as
-   precomputed frames (:func:`lrcourse.widgets.slider_form`);
+   precomputed frames (:func:`lrcourse.viz.widgets.slider_form`);
 2. copies the ipywidgets HTML manager (``embed.js`` and its font files), ``require.js`` and
    MathJax from ``node_modules`` (installed by ``npm ci`` from the pinned ``package.json``)
    into a static folder of the build, and points myst-nb's ``nb_ipywidgets_js`` and Sphinx's
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sphinx.util import logging
 
-from .widgets import ENV_VAR
+from lrcourse._runtime import ENV_VAR
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""lrcourse.autograd.Value against torch.autograd (float64) on random inputs."""
+"""lrcourse.scratch.autograd.Value against torch.autograd (float64) on random inputs."""
 import doctest
 import math
 import random
@@ -8,8 +8,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import lrcourse.autograd
-from lrcourse.autograd import Value
+import lrcourse.scratch.autograd
+from lrcourse.scratch.autograd import Value
 
 # Each expression is written once and evaluated on Values and on float64 tensors: both
 # have + − × / ** and the methods exp, log, tanh, relu.
@@ -160,5 +160,5 @@ def test_log_outside_its_domain_raises():
 
 
 def test_the_module_docstring_example_runs():
-    result = doctest.testmod(lrcourse.autograd)
+    result = doctest.testmod(lrcourse.scratch.autograd)
     assert result.attempted > 0 and result.failed == 0

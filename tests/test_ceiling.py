@@ -1,12 +1,15 @@
-"""lrcourse.ceiling: the Bayes classifier of make_blobs, and blobs in raw coordinates."""
+"""lrcourse.choosing.ceiling: the Bayes classifier of make_blobs, and blobs in raw coordinates."""
 import numpy as np
 import pytest
 import torch
 from scipy.stats import multivariate_normal
 from sklearn.datasets import make_blobs
 
-from lrcourse import ceiling, data
-from lrcourse.train import macro_auc, mlp, train
+from lrcourse import data
+from lrcourse.choosing import ceiling
+from lrcourse.training.metrics import macro_auc
+from lrcourse.training.models import mlp
+from lrcourse.training.loop import train
 
 
 @pytest.mark.parametrize("seed", [0, 2])

@@ -13,7 +13,7 @@ import pytest
 import torch
 from sklearn.datasets import make_blobs
 
-from lrcourse.doctor import LABELS, Diagnosis, curve_evidence, diagnose
+from lrcourse.choosing.doctor import LABELS, Diagnosis, curve_evidence, diagnose
 
 X_NP, Y_NP = make_blobs(n_samples=500, centers=3, random_state=0)
 X = torch.tensor(X_NP, dtype=torch.float32)

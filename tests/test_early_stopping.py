@@ -1,4 +1,4 @@
-"""lrcourse.early_stopping: three-split batched runs equal sweep_lr's; choosing the epoch."""
+"""lrcourse.choosing.early_stopping: three-split batched runs equal sweep_lr's; choosing the epoch."""
 import dataclasses
 import math
 
@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from lrcourse import data
-from lrcourse.early_stopping import SplitCurves, at_epoch, best_epoch, epoch_at_progress, sweep_splits
-from lrcourse.sweep import sweep_lr
+from lrcourse.choosing.early_stopping import SplitCurves, at_epoch, best_epoch, epoch_at_progress, sweep_splits
+from lrcourse.training.sweep import sweep_lr
 
 
 @pytest.fixture(scope="module")

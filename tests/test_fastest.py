@@ -1,4 +1,4 @@
-"""lrcourse.fastest: the "fastest learning rate" procedure (one-epoch SSE, then step η down)."""
+"""lrcourse.choosing.fastest: the "fastest learning rate" procedure (one-epoch SSE, then step η down)."""
 import math
 
 import numpy as np
@@ -6,8 +6,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lrcourse import ceiling, data, fastest
-from lrcourse.train import epoch_orders, mlp, train
+from lrcourse import data
+from lrcourse.choosing import ceiling
+from lrcourse.choosing import fastest
+from lrcourse.training.loop import epoch_orders, train
+from lrcourse.training.models import mlp
 
 
 @pytest.fixture(scope="module")

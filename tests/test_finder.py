@@ -10,8 +10,7 @@ import torch
 from sklearn.datasets import make_blobs
 from torch.utils.data import DataLoader, TensorDataset
 
-from lrcourse.finder import (RULES, RangeTestResult, debiased_ema, exponential_ramp,
-                             lr_range_test, suggest_lrs)
+from lrcourse.choosing.finder import RULES, RangeTestResult, debiased_ema, exponential_ramp, lr_range_test, suggest_lrs
 
 
 # ---------------------------------------------------------------- fixtures
@@ -386,7 +385,8 @@ def test_plot_marks_each_rule():
                         torch.nn.functional.cross_entropy)
     assert isinstance(res, RangeTestResult)
     fig, ax = plt.subplots()
-    assert res.plot(ax) is ax
+    from lrcourse.viz.range_test import range_test_plot
+    assert range_test_plot(res, ax) is ax
     assert ax.get_xscale() == "log"
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     for name, rule in RULES.items():

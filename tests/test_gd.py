@@ -4,7 +4,8 @@ import math
 import numpy as np
 import pytest
 
-from lrcourse import gd, surfaces
+from lrcourse.toy import gd
+from lrcourse.toy import surfaces
 
 
 @pytest.mark.parametrize("lam", [0.5, 2.0, 7.0])

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
-from lrcourse.hessian import hvp, top_eigenvalue, track_sharpness
+from lrcourse.choosing.hessian import hvp, top_eigenvalue, track_sharpness
 
 D = torch.float64  # every oracle comparison runs in float64
 

@@ -1,4 +1,4 @@
-"""lrcourse.nn: the hand-written backward pass against torch.autograd, torch.nn and torch.optim."""
+"""lrcourse.scratch.nn: the hand-written backward pass against torch.autograd, torch.nn and torch.optim."""
 import random
 
 import pytest
@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from sklearn.datasets import make_blobs
 from torch import nn
 
-from lrcourse.nn import MLP, SoftmaxCrossEntropy, sgd_step
+from lrcourse.scratch.nn import MLP, SoftmaxCrossEntropy, sgd_step
 
 f64 = torch.float64
 

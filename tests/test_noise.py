@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from lrcourse import noise
-from lrcourse.train import mlp
+from lrcourse.choosing import noise
+from lrcourse.training.models import mlp
 
 
 @pytest.fixture

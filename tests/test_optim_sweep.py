@@ -3,9 +3,11 @@ import numpy as np
 import pytest
 import torch
 
-from lrcourse import data, optim, train
-from lrcourse.optim_sweep import sweep_optimizer
-from lrcourse.step_sizes import effective_steps
+from lrcourse.training import metrics, models
+from lrcourse import data, optim
+from lrcourse.training import loop as train
+from lrcourse.training.optim_sweep import sweep_optimizer
+from lrcourse.training.step_sizes import effective_steps
 
 SIZES = (2, 16, 3)
 
@@ -30,13 +32,13 @@ def test_members_equal_separate_training_runs(blobs64, cls, hyper):
     assert sw.val_acc.shape == (2, 2, 3) and sw.test_acc.shape == (2, 2)
     for i, s in enumerate(seeds):
         for j, eta in enumerate(etas):
-            model = train.mlp(SIZES, s, torch.float64)
+            model = models.mlp(SIZES, s, torch.float64)
             hist = train.train(model, cls(model.parameters(), lr=eta, **hyper), blobs64, epochs=3,
                                batch_size=32, seed=s, progress=False)
             np.testing.assert_allclose(sw.train_loss[i, j], hist.train_loss, rtol=0, atol=1e-10)
             np.testing.assert_allclose(sw.val_loss[i, j], hist.val_loss, rtol=0, atol=1e-10)
             np.testing.assert_array_equal(sw.val_acc[i, j], hist.val_acc)
-            _, test_acc, _ = train.evaluate(model, blobs64.X_test, blobs64.y_test, blobs64.n_classes)
+            _, test_acc, _ = metrics.evaluate(model, blobs64.X_test, blobs64.y_test, blobs64.n_classes)
             assert sw.test_acc[i, j] == pytest.approx(test_acc, abs=1e-12)
 
 
@@ -64,17 +66,17 @@ def test_sweep_rejects_bad_arguments(blobs64):
 
 
 def test_effective_step_of_plain_sgd_is_eta_and_adam_spreads(blobs64):
-    model = train.mlp(SIZES, 0, torch.float64)
+    model = models.mlp(SIZES, 0, torch.float64)
     sgd = effective_steps(model, torch.optim.SGD(model.parameters(), lr=0.07), blobs64, epochs=2, batch_size=30)
     assert sgd.ratio.shape == (2 * 5, 5) and sgd.diverged_at is None  # 150 samples / 30 = 5 steps per epoch
     np.testing.assert_allclose(sgd.ratio, 0.07, rtol=1e-9)  # |Δθ_i| / |g_i| = η for every parameter
-    model = train.mlp(SIZES, 0, torch.float64)
+    model = models.mlp(SIZES, 0, torch.float64)
     adam = effective_steps(model, torch.optim.Adam(model.parameters(), lr=0.01), blobs64, epochs=2, batch_size=30)
     first = adam.step[0]  # Adam's first step is η·g/(|g| + ε) ≈ η in every coordinate with g ≠ 0
     assert first[2] == pytest.approx(0.01, rel=1e-4)
     assert np.all(np.log10(adam.ratio[:, 4] / adam.ratio[:, 0]) > 0.3)  # rates differ per parameter
     # the loop sees the same batches as train.train
-    model = train.mlp(SIZES, 0, torch.float64)
+    model = models.mlp(SIZES, 0, torch.float64)
     hist = train.train(model, torch.optim.Adam(model.parameters(), lr=0.01), blobs64, epochs=2,
                        batch_size=30, progress=False)
     np.testing.assert_allclose(adam.loss, hist.batch_loss, rtol=0, atol=1e-12)

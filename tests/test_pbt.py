@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from lrcourse import pbt, search
+from lrcourse.search import pbt
+from lrcourse.search import objective as search
 
 TASK = search.Task(epochs=10)
 

@@ -3,11 +3,13 @@ import numpy as np
 import pytest
 import torch
 
-from lrcourse import gd, optim, surfaces
-from lrcourse.race import best_eta, race, trajectories
-from lrcourse.race_plots import race_frame
-from lrcourse.unit_step import UnitStep
-from lrcourse.widgets import BlitRenderer
+from lrcourse import optim
+from lrcourse.toy import gd
+from lrcourse.toy import surfaces
+from lrcourse.toy.race import best_eta, race, trajectories
+from lrcourse.viz.race import race_frame
+from lrcourse.optim.unit_step import UnitStep
+from lrcourse.viz.widgets import BlitRenderer
 
 CASES = [
     (torch.optim.SGD, {}),

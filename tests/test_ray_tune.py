@@ -7,13 +7,13 @@ import math
 
 import pytest
 
-from lrcourse import search
+from lrcourse.search import objective as search
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_ray_tune_pbt_runs_and_perturbs(tmp_path):
-    from lrcourse import scale_out
+    from lrcourse.search import scale_out
 
     task = search.Task()
     result = scale_out.tune_pbt(task, population=4, epochs=6, interval=2, seed=0,

@@ -2,9 +2,10 @@
 import numpy as np
 import pytest
 
-from lrcourse import lr_functions as F
-from lrcourse import schedule_plots, widgets
-from lrcourse.plots import PALETTE
+from lrcourse.schedules import functions as F
+from lrcourse.viz import schedules as schedule_plots
+from lrcourse.viz import widgets
+from lrcourse.viz.frames import PALETTE
 
 T = 60
 t = np.arange(T)

@@ -8,8 +8,8 @@ import pytest
 import torch
 import torch.optim.lr_scheduler as theirs
 
-from lrcourse import lr_functions as F
-from lrcourse import schedules as ours
+from lrcourse.schedules import functions as F
+from lrcourse.schedules import lr_scheduler as ours
 
 CLASSES = ["StepLR", "MultiStepLR", "ExponentialLR", "PolynomialLR", "LinearLR", "CosineAnnealingLR",
            "CosineAnnealingWarmRestarts", "CyclicLR", "OneCycleLR", "SequentialLR", "ReduceLROnPlateau"]

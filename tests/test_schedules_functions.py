@@ -7,8 +7,8 @@ import pytest
 import torch
 import torch.optim.lr_scheduler as theirs
 
-from lrcourse import lr_functions as F
-from lrcourse import schedules as ours
+from lrcourse.schedules import functions as F
+from lrcourse.schedules import lr_scheduler as ours
 
 
 def torch_lrs(cls, steps, base_lr, **kwargs):

@@ -3,7 +3,7 @@
 For each schedule, seeded random arguments, 1–3 param groups with different η: the η (and
 momentum / Adam's β₁) of every group after every step agree to 1e-12; a state_dict saved
 mid-run and loaded into a fresh scheduler on a fresh optimizer continues identically; the
-function form of lrcourse.lr_functions equals the class.
+function form of lrcourse.schedules.functions equals the class.
 """
 import copy
 import pickle
@@ -13,8 +13,8 @@ import pytest
 import torch
 import torch.optim.lr_scheduler as theirs
 
-from lrcourse import lr_functions as F
-from lrcourse import schedules as ours
+from lrcourse.schedules import functions as F
+from lrcourse.schedules import lr_scheduler as ours
 
 STEPS = 300
 TOL = 1e-12

@@ -10,7 +10,10 @@ import optuna
 import pytest
 import torch
 
-from lrcourse import search, train
+from lrcourse.training import metrics, models
+from lrcourse.search import studies
+from lrcourse.search import objective as search
+from lrcourse.training import loop as train
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 TASK64 = search.Task(dtype=torch.float64)
@@ -22,7 +25,7 @@ def test_run_matches_train_loop(eta):
     """A Run sees what train.train sees: same θ_0, batches, SGD with momentum → same hold-out loss."""
     run = search.Run(TASK64, eta, seed=3)
     losses = [run.epoch() for _ in range(TASK64.epochs)]
-    model = train.mlp(TASK64.sizes, 3, torch.float64)
+    model = models.mlp(TASK64.sizes, 3, torch.float64)
     opt = torch.optim.SGD(model.parameters(), lr=eta, momentum=TASK64.momentum)
     hist = train.train(model, opt, TASK64.data(), epochs=TASK64.epochs, batch_size=TASK64.batch_size,
                        seed=3, progress=False)
@@ -89,18 +92,18 @@ def test_invalid_arguments():
     with pytest.raises(ValueError, match="Invalid budget"):
         search.random_etas(TASK, 0, seed=0)
     with pytest.raises(ValueError, match="Invalid sampler"):
-        search.run_study(TASK, n_trials=1, sampler="grid")
+        studies.run_study(TASK, n_trials=1, sampler="grid")
     with pytest.raises(ValueError, match="Invalid pruner"):
-        search.run_study(TASK, n_trials=1, pruner="median")
+        studies.run_study(TASK, n_trials=1, pruner="median")
 
 
 def test_tpe_study_is_deterministic_and_reports_every_epoch():
     small = search.Task(epochs=4)
-    a = search.study_frame(search.run_study(small, n_trials=8, sampler="tpe", seed=3))
-    b = search.study_frame(search.run_study(small, n_trials=8, sampler="tpe", seed=3))
+    a = studies.study_frame(studies.run_study(small, n_trials=8, sampler="tpe", seed=3))
+    b = studies.study_frame(studies.run_study(small, n_trials=8, sampler="tpe", seed=3))
     assert a.equals(b)
     assert (a.state == "COMPLETE").all() and (a.epochs == small.epochs).all()
-    c = search.study_frame(search.run_study(small, n_trials=8, sampler="tpe", seed=4))
+    c = studies.study_frame(studies.run_study(small, n_trials=8, sampler="tpe", seed=4))
     assert not np.allclose(a.eta, c.eta)
     # the reported curve is the Run's curve at the suggested η
     run = search.Run(small, a.eta[0])
@@ -109,7 +112,7 @@ def test_tpe_study_is_deterministic_and_reports_every_epoch():
 
 @pytest.mark.parametrize("pruner, rungs", [("halving", {1, 3, 9}), ("hyperband", {1, 3, 9})])
 def test_pruners_stop_trials_at_rungs_and_save_epochs(pruner, rungs):
-    frame = search.study_frame(search.run_study(TASK, n_trials=20, sampler="random", pruner=pruner, seed=0))
+    frame = studies.study_frame(studies.run_study(TASK, n_trials=20, sampler="random", pruner=pruner, seed=0))
     pruned = frame[frame.state == "PRUNED"]
     assert len(pruned) >= 5
     assert set(pruned.epochs) <= rungs  # a trial stops only where the pruner compares trials
@@ -125,8 +128,8 @@ def test_two_workers_share_one_sqlite_study(tmp_path):
     code = textwrap.dedent(f"""
         import sys, optuna
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        from lrcourse import search
-        search.work({url!r}, "shared", 4, seed=int(sys.argv[1]), task=search.Task(epochs=2))
+        from lrcourse.search import objective as search
+        studies.work({url!r}, "shared", 4, seed=int(sys.argv[1]), task=search.Task(epochs=2))
     """)
     workers = [subprocess.Popen([sys.executable, "-c", code, str(i)], stderr=subprocess.PIPE, text=True)
                for i in (1, 2)]

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from lrcourse import surfaces
+from lrcourse.toy import surfaces
 
 TORCH_LOSSES = {
     "quadratic1d": lambda s, t: 0.5 * s.curvature * (t[0] - s.center) ** 2,

@@ -1,4 +1,4 @@
-"""lrcourse.sweep: K learning rates as one batched computation equal K ordinary runs."""
+"""lrcourse.training.sweep: K learning rates as one batched computation equal K ordinary runs."""
 import math
 
 import numpy as np
@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from lrcourse import data
-from lrcourse.sweep import SweepResult, sweep_lr
-from lrcourse.train import mlp, train
+from lrcourse.training.sweep import SweepResult, sweep_lr
+from lrcourse.training.models import mlp
+from lrcourse.training.loop import train
 
 FIELDS = ("train_loss", "val_loss", "val_acc", "val_auc", "train_auc", "lr", "batch_loss")
 

@@ -1,4 +1,4 @@
-"""lrcourse.train: the training loop against a plain torch loop, the metrics against
+"""lrcourse.training.loop: the training loop against a plain torch loop, the metrics against
 scikit-learn / torch, divergence as a result, and argument checks."""
 import math
 
@@ -10,7 +10,10 @@ from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import label_binarize
 
 from lrcourse import data
-from lrcourse.train import History, accuracy, epoch_orders, macro_auc, mlp, show_progress, train
+from lrcourse.training.loop import History, epoch_orders, train
+from lrcourse.training.metrics import accuracy, macro_auc
+from lrcourse.training.models import mlp
+from lrcourse._runtime import show_progress
 
 
 @pytest.fixture(scope="module")
@@ -258,8 +261,9 @@ def test_train_drives_our_reduce_on_plateau_like_torchs():
     import torch
 
     from lrcourse import data as D
-    from lrcourse import schedules
-    from lrcourse.train import mlp, train
+    from lrcourse.schedules import lr_scheduler as schedules
+    from lrcourse.training.models import mlp
+    from lrcourse.training.loop import train
 
     ds = D.blobs(0)
     runs = []

@@ -1,12 +1,12 @@
-"""lrcourse.weights: traced gradient descent against torch.optim.SGD, dead ReLUs counted."""
+"""lrcourse.scratch.weights: traced gradient descent against torch.optim.SGD, dead ReLUs counted."""
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from sklearn.datasets import make_blobs
 
-from lrcourse.nn import MLP
-from lrcourse.weights import WeightTrace, dead_relu_fraction, trace_gd
+from lrcourse.scratch.nn import MLP
+from lrcourse.scratch.weights import WeightTrace, dead_relu_fraction, trace_gd
 
 f64 = torch.float64
 
@@ -125,7 +125,7 @@ def test_invalid_steps_raise(steps):
 
 def test_dead_relu_fraction_needs_an_mlp():
     X, _ = blobs_batch()
-    with pytest.raises(ValueError, match="Expected an lrcourse.nn.MLP"):
+    with pytest.raises(ValueError, match="Expected an lrcourse.scratch.nn.MLP"):
         dead_relu_fraction(MLP([2, 4, 3], dtype=f64).to_torch(), X)
 
 
@@ -147,5 +147,5 @@ def test_init_starts_from_a_copy_cast_to_dtype():
 
 def test_init_must_be_an_mlp():
     X, y = blobs_batch()
-    with pytest.raises(ValueError, match="Expected init to be an lrcourse.nn.MLP"):
+    with pytest.raises(ValueError, match="Expected init to be an lrcourse.scratch.nn.MLP"):
         trace_gd([0.1], X, y, steps=2, init=MLP([2, 3]).to_torch())

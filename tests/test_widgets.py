@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lrcourse import gd, plots, surfaces, widgets
+from lrcourse.toy import gd
+from lrcourse.viz import frames as plots
+from lrcourse.toy import surfaces
+from lrcourse.viz import widgets
 
 
 @pytest.fixture

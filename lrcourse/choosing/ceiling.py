@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import data as datasets
-from .train import macro_auc
+from lrcourse import data as datasets
+from lrcourse.training.metrics import macro_auc
 
 __all__ = ["Ceiling", "centres", "posterior", "raw_blobs", "bayes_ceiling"]
 

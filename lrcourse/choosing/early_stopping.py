@@ -11,7 +11,7 @@ no new minimum — what a run that really stops would have kept. Its reported sc
 *test* accuracy at e*.
 
 To read test numbers at any epoch off a batched run, :func:`sweep_splits` trains the
-(seed, η) members exactly as :func:`lrcourse.sweep.sweep_lr` does — the same stacked SGD
+(seed, η) members exactly as :func:`lrcourse.training.sweep.sweep_lr` does — the same stacked SGD
 update θ_k ← θ_k − η_k·v_k, v_k ← β·v_k + ∇L_k (v_k = ∇L_k when β = 0), the same initial θ
 and batch order per seed — and after every epoch scores θ on all three splits (loss and
 accuracy). Nothing here chooses anything from the test curves.
@@ -29,10 +29,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .gd import check_lr
-# the stacked SGD members of lrcourse.sweep, so that a member here is a member there
-from .sweep import EVAL_BUDGET, _chunks, _epoch_batches, _Stack
-from .train import accuracy, check_run_args, check_sizes, epoch_orders, mlp, num_threads, progress_bar, show_progress
+# the stacked SGD members of lrcourse.training.sweep, so that a member here is a member there
+from lrcourse import _checks
+from lrcourse.training.sweep import EVAL_BUDGET, _chunks, _epoch_batches, _Stack
+from lrcourse.training.metrics import accuracy
+from lrcourse.training.loop import epoch_orders
+from lrcourse.training.models import mlp
+from lrcourse._runtime import num_threads, progress_bar, show_progress
 
 __all__ = ["SplitCurves", "sweep_splits", "best_epoch", "at_epoch", "epoch_at_progress"]
 
@@ -131,8 +134,9 @@ def at_epoch(curve, epochs) -> np.ndarray:
 def epoch_at_progress(etas, steps_per_epoch: int, progress: float, epochs: int) -> np.ndarray:
     """For each η, the first epoch e (0-based) at whose end η·t ≥ ``progress``, with
     t = (e + 1)·N steps taken: e = ⌈progress / (η·N)⌉ − 1; −1 where that is beyond ``epochs``."""
-    eta = np.array([check_lr(x) for x in np.atleast_1d(etas)], dtype=np.float64)
-    steps_per_epoch, epochs = check_run_args(steps_per_epoch, epochs)
+    eta = np.array([_checks.lr(x) for x in np.atleast_1d(etas)], dtype=np.float64)
+    steps_per_epoch = _checks.positive_int(steps_per_epoch, "steps_per_epoch")
+    epochs = _checks.positive_int(epochs, "epochs")
     if not (isinstance(progress, (int, float)) and math.isfinite(progress) and progress > 0):
         raise ValueError(f"Invalid progress: {progress!r} (must be a positive number)")
     if np.any(eta <= 0):
@@ -189,18 +193,19 @@ def sweep_splits(
     seeds=seeds, …)`` does, scoring loss and accuracy on train, hold-out and test after each
     epoch. ``sizes`` defaults to (n_features, 50, n_classes). A member diverges (its curves
     stop) at the epoch where a batch loss or its hold-out loss turns NaN/inf."""
-    eta_values = np.array([check_lr(v) for v in np.atleast_1d(np.asarray(etas, dtype=object))], dtype=np.float64)
+    eta_values = np.array([_checks.lr(v) for v in np.atleast_1d(np.asarray(etas, dtype=object))], dtype=np.float64)
     if eta_values.size == 0:
         raise ValueError("Invalid learning rates: need at least one")
     seed_list = _check_seeds(seeds)
-    epochs, batch_size = check_run_args(epochs, batch_size)
+    epochs = _checks.positive_int(epochs, "epochs")
+    batch_size = _checks.positive_int(batch_size, "batch_size")
     if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not math.isfinite(momentum) or momentum < 0:
         raise ValueError(f"Invalid momentum value: {momentum}")
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise ValueError(f"Invalid dtype: {dtype!r} (must be a floating torch dtype)")
     show = show_progress(progress)
     C, d0 = int(data.n_classes), int(data.X_train.shape[1])
-    sizes = check_sizes((d0, 50, C) if sizes is None else sizes)
+    sizes = _checks.sizes((d0, 50, C) if sizes is None else sizes)
     if sizes[0] != d0 or sizes[-1] != C:
         raise ValueError(f"Invalid sizes: {sizes} (the data have {d0} features and {C} classes)")
 

@@ -16,7 +16,7 @@ best hold-out accuracy, and scores its best hold-out accuracy), and stop steppin
 as a step scores no better than the one before (by more than ``min_delta``). The chosen η
 is the last step that improved.
 
-Step 2's candidates are trained together as one batched sweep (``lrcourse.sweep``) and each
+Step 2's candidates are trained together as one batched sweep (``lrcourse.training.sweep``) and each
 curve is read only up to its early-stopping epoch: stopping a run changes nothing before the
 stop, so this gives what running them one by one would, only faster. Steps after the one
 where the walk stops are trained too (they are cheap in a batch) but take no part in the
@@ -31,9 +31,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .gd import check_lr
-from .sweep import SweepResult, sweep_lr
-from .train import check_run_args, check_sizes, mlp, train
+from lrcourse import _checks
+from lrcourse.training.sweep import SweepResult, sweep_lr
+from lrcourse.training.models import mlp
+from lrcourse.training.loop import train
 
 __all__ = ["summed_squared_error", "one_epoch_sse", "EarlyStop", "early_stop", "Step",
            "FastestLR", "fastest_lr"]
@@ -52,7 +53,7 @@ def summed_squared_error(logits: torch.Tensor, y: torch.Tensor) -> float:
 def _check_grid(etas) -> np.ndarray:
     if np.ndim(etas) != 1 or len(etas) == 0:
         raise ValueError(f"Invalid learning rates: {etas!r} (need a non-empty 1-D sequence)")
-    return np.array([check_lr(e) for e in etas], dtype=np.float64)
+    return np.array([_checks.lr(e) for e in etas], dtype=np.float64)
 
 
 def _check_int(label, value, low) -> int:
@@ -69,8 +70,8 @@ def one_epoch_sse(etas, data, *, seed: int = 0, batch_size: int = 50, sizes=None
     Returns one SSE per η (+∞ for a run whose loss or outputs became NaN/inf).
     """
     grid = _check_grid(etas)
-    _, batch_size = check_run_args(1, batch_size)
-    sizes = check_sizes((data.n_features, 50, data.n_classes) if sizes is None else sizes)
+    batch_size = _checks.positive_int(batch_size, "batch_size")
+    sizes = _checks.sizes((data.n_features, 50, data.n_classes) if sizes is None else sizes)
     out = np.empty(len(grid))
     for k, eta in enumerate(grid):
         model = mlp(sizes, seed, data.dtype)
@@ -179,7 +180,8 @@ def fastest_lr(
     if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not factor > 1 or not math.isfinite(factor):
         raise ValueError(f"Invalid factor: {factor!r} (must be > 1)")
     max_steps = _check_int("max_steps", max_steps, 2)
-    epochs, batch_size = check_run_args(epochs, batch_size)
+    epochs = _checks.positive_int(epochs, "epochs")
+    batch_size = _checks.positive_int(batch_size, "batch_size")
     patience = _check_int("patience", patience, 1)
     if not (isinstance(min_delta, (int, float)) and math.isfinite(min_delta) and min_delta >= 0):
         raise ValueError(f"Invalid min_delta: {min_delta!r} (must be ≥ 0)")

@@ -87,36 +87,6 @@ class RangeTestResult:
         """η at the step where the test stopped early, or None if it ran the whole ramp."""
         return None if self.stop_index is None else float(self.lrs[self.stop_index])
 
-    def plot(self, ax=None):
-        """Smoothed (and faint raw) loss against η on a log axis, each suggestion marked."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 3.5))
-        finite = np.isfinite(self.smoothed)
-        ax.plot(self.lrs[finite], self.losses[finite], color="0.7", lw=0.8, label="raw loss L")
-        ax.plot(self.lrs[finite], self.smoothed[finite], lw=1.8, label=f"smoothed L̃ (β={self.smooth})")
-        markers = {"valley": "o", "steep": "^", "minimum/10": "s"}
-        for name, s in self.suggestions.items():
-            if s is None:
-                continue
-            ax.plot([s.lr], [s.loss], marker=markers.get(name, "D"), ls="none", ms=8, zorder=3,
-                    label=f"{name} η={s.lr:.2g}: {s.rule}")
-        if self.stop_index is not None:
-            ax.axvline(self.lrs[self.stop_index], color="0.4", ls=":", lw=1,
-                       label=f"stopped ({self.stop_reason}) η={self.lrs[self.stop_index]:.2g}")
-        window = self.smoothed[self.skip_start:max(self.skip_start + 1, len(self.smoothed) - self.skip_end)]
-        window = window[np.isfinite(window)]
-        if window.size:
-            lo, hi = float(window.min()), float(window.max())
-            pad = 0.05 * (hi - lo) if hi > lo else 0.05 * abs(hi) + 1e-12
-            ax.set_ylim(lo - pad, hi + 3 * pad)
-        ax.set_xscale("log")
-        ax.set_xlabel("learning rate η")
-        ax.set_ylabel("loss")
-        ax.legend(fontsize="small", loc="best")
-        return ax
-
 
 def exponential_ramp(start_lr: float, end_lr: float, num_iter: int) -> np.ndarray:
     """η_i = start · (end/start)^(i/(N−1)) for i = 0 … N−1 (float64)."""

@@ -29,7 +29,8 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from .gd import check_lr
+from lrcourse import _checks
+
 
 __all__ = ["hvp", "top_eigenvalue", "TopEigen", "track_sharpness", "SharpnessRun"]
 
@@ -348,12 +349,12 @@ def track_sharpness(
     from ``seed``, with 10× the iterations). A member diverges at t when L(θ_t) is not finite
     or exceeds 10⁴·L(θ_0); it then stops (η_k ← 0) and its later entries are NaN.
     """
-    from .train import check_sizes, progress_bar, show_progress
+    from lrcourse._runtime import progress_bar, show_progress
 
-    eta_values = np.array([check_lr(e) for e in np.ravel(np.asarray(etas, dtype=object))], dtype=np.float64)
+    eta_values = np.array([_checks.lr(e) for e in np.ravel(np.asarray(etas, dtype=object))], dtype=np.float64)
     if eta_values.size == 0:
         raise ValueError("Invalid learning rates: [] (need at least one)")
-    sizes = check_sizes(sizes)
+    sizes = _checks.sizes(sizes)
     steps = _check_int("steps", steps, 1)
     every = _check_int("every", every, 1)
     power_iters = _check_int("power_iters", power_iters, 1)

@@ -4,12 +4,12 @@ Each class is a `torch.optim.Optimizer` subclass with torch 2.13's signature; ea
 `*_update` function is the one-parameter update it applies, usable on plain tensors.
 """
 
-from .adadelta import Adadelta, adadelta_update
-from .adagrad import Adagrad, adagrad_update
-from .adam import Adam, AdamW, adam_update
-from .base import PlainOptimizer
-from .rmsprop import RMSprop, rmsprop_update
-from .sgd import SGD, sgd_update
+from lrcourse.optim.adadelta import Adadelta, adadelta_update
+from lrcourse.optim.adagrad import Adagrad, adagrad_update
+from lrcourse.optim.adam import Adam, AdamW, adam_update
+from lrcourse.optim.base import PlainOptimizer
+from lrcourse.optim.rmsprop import RMSprop, rmsprop_update
+from lrcourse.optim.sgd import SGD, sgd_update
 
 __all__ = [
     "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "PlainOptimizer",

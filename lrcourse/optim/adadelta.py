@@ -2,7 +2,7 @@
 
 import torch
 
-from .base import PlainOptimizer, check_lr
+from lrcourse.optim.base import PlainOptimizer, check_lr
 
 __all__ = ["Adadelta", "adadelta_update"]
 

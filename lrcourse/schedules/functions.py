@@ -386,7 +386,7 @@ def _function_for(name_or_class):
     if name in _T_FIRST:
         return globals()[name]
     raise ValueError(f"Unknown schedule {name!r}; expected one of {sorted(_FUNCTIONS)}, "
-                     "OneCycleLR, ReduceLROnPlateau or a function name of lrcourse.lr_functions")
+                     "OneCycleLR, ReduceLROnPlateau or a function name of lrcourse.schedules.functions")
 
 
 def lr_schedule(name_or_class, steps, base_lr=None, **kwargs):
@@ -418,7 +418,7 @@ def lr_schedule(name_or_class, steps, base_lr=None, **kwargs):
         metrics = list(kwargs.pop("metrics"))
         if len(metrics) != steps:
             raise ValueError(f"Expected {steps} metrics, but got {len(metrics)}")
-        from .plateau import reduce_lr_on_plateau
+        from lrcourse.schedules.plateau import reduce_lr_on_plateau
 
         return reduce_lr_on_plateau(metrics, base_lr, **kwargs)
     if name == "CyclicLR":
@@ -428,9 +428,9 @@ def lr_schedule(name_or_class, steps, base_lr=None, **kwargs):
 
 
 def __getattr__(name):
-    """The plateau rules live in lrcourse.plateau; they are also reachable from here."""
+    """The plateau rules live in lrcourse.schedules.plateau; they are also reachable from here."""
     if name in ("reduce_lr_on_plateau", "keras_reduce_lr_on_plateau"):
-        from . import plateau
+        from lrcourse.schedules import plateau
 
         return getattr(plateau, name)
-    raise AttributeError(f"module 'lrcourse.lr_functions' has no attribute {name!r}")
+    raise AttributeError(f"module 'lrcourse.schedules.functions' has no attribute {name!r}")

@@ -5,7 +5,7 @@ t = ``last_epoch`` counts ``scheduler.step()`` calls; the constructor sets η_0 
 Names, signatures, defaults, state_dict contents and behaviour follow torch 2.13: the decays
 are chainable like torch's (each step rescales the group's *current* η, so two schedulers on
 one optimizer compose), and ``step(epoch)`` (deprecated in torch) uses the closed form.
-The closed forms are plain functions in :mod:`lrcourse.lr_functions`.
+The closed forms are plain functions in :mod:`lrcourse.schedules.functions`.
 """
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ from collections import Counter
 import torch
 from torch.optim.lr_scheduler import LRScheduler
 
-from lrcourse import lr_functions as F
-from lrcourse.param_groups import _check_optimizer, _lrs, _per_group, _set
-from lrcourse.plateau import ReduceLROnPlateau
+from lrcourse.schedules import functions as F
+from lrcourse.schedules.param_groups import _check_optimizer, _lrs, _per_group, _set
+from lrcourse.schedules.plateau import ReduceLROnPlateau
 
 __all__ = [
     "StepLR", "MultiStepLR", "ExponentialLR", "PolynomialLR", "LinearLR", "CosineAnnealingLR",

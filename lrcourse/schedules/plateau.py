@@ -9,8 +9,8 @@ import warnings
 import numpy as np
 from torch.optim.lr_scheduler import EPOCH_DEPRECATION_WARNING, LRScheduler
 
-from lrcourse import lr_functions as F
-from lrcourse.param_groups import _check_optimizer, _lrs, _set
+from lrcourse.schedules import functions as F
+from lrcourse.schedules.param_groups import _check_optimizer, _lrs, _set
 
 __all__ = ["ReduceLROnPlateau", "reduce_lr_on_plateau", "keras_reduce_lr_on_plateau"]
 

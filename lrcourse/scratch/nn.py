@@ -25,7 +25,8 @@ import torch
 from torch import nn
 from torch.nn.utils import skip_init
 
-from .gd import check_lr
+from lrcourse import _checks
+
 
 __all__ = ["Linear", "ReLU", "Tanh", "SoftmaxCrossEntropy", "MLP", "sgd_step"]
 
@@ -242,7 +243,7 @@ def sgd_step(params, grads, eta) -> list[torch.Tensor]:
 
     Returns ``params``. η must be a finite number ≥ 0 (else ValueError, torch's wording).
     """
-    eta = check_lr(eta)
+    eta = _checks.lr(eta)
     params, grads = list(params), list(grads)
     if len(params) != len(grads):
         raise ValueError(f"got {len(params)} parameters but {len(grads)} gradients")

@@ -1,7 +1,7 @@
 """What gradient descent does to the weights of an MLP, traced step by step.
 
 :func:`trace_gd` runs full-batch gradient descent, θ_{t+1} = θ_t − η∇L(θ_t), on an
-:class:`lrcourse.nn.MLP` (its hand-written backward pass and :func:`lrcourse.nn.sgd_step`)
+:class:`lrcourse.scratch.nn.MLP` (its hand-written backward pass and :func:`lrcourse.scratch.nn.sgd_step`)
 for each η, and records at every step t:
 
     L(θ_t)                       the training loss (mean softmax cross-entropy)
@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .gd import check_lr
-from .nn import MLP, Linear, ReLU, sgd_step
+from lrcourse import _checks
+from lrcourse.scratch.nn import MLP, Linear, ReLU, sgd_step
 
 __all__ = ["WeightTrace", "dead_relu_fraction", "trace_gd"]
 
@@ -55,7 +55,7 @@ def dead_relu_fraction(model: MLP, X: torch.Tensor) -> float:
     of X, i.e. units that output 0 on all of X (and so pass no gradient back). 0.0 for a
     model with no hidden layer or with tanh units."""
     if not isinstance(model, MLP):
-        raise ValueError(f"Expected an lrcourse.nn.MLP, got {type(model).__name__}")
+        raise ValueError(f"Expected an lrcourse.scratch.nn.MLP, got {type(model).__name__}")
     dead = total = 0
     a = X
     with torch.no_grad():
@@ -81,7 +81,7 @@ def trace_gd(etas, X: torch.Tensor, y: torch.Tensor, *, sizes=(2, 50, 3), steps:
     ``init``: start instead from copies of this MLP's θ cast to ``dtype`` (its sizes and
     activation; ``sizes`` and ``seed`` are then ignored) — e.g. to rerun a float32 start in
     float64. ``init`` itself is not modified."""
-    eta_values = [check_lr(e) for e in np.atleast_1d(np.asarray(etas, dtype=object))]
+    eta_values = [_checks.lr(e) for e in np.atleast_1d(np.asarray(etas, dtype=object))]
     if not eta_values:
         raise ValueError("Invalid learning rates: [] (need at least one)")
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
@@ -89,7 +89,7 @@ def trace_gd(etas, X: torch.Tensor, y: torch.Tensor, *, sizes=(2, 50, 3), steps:
     if not isinstance(X, torch.Tensor):
         raise ValueError(f"Expected X to be a torch.Tensor, got {type(X).__name__}")
     if init is not None and not isinstance(init, MLP):
-        raise ValueError(f"Expected init to be an lrcourse.nn.MLP, got {type(init).__name__}")
+        raise ValueError(f"Expected init to be an lrcourse.scratch.nn.MLP, got {type(init).__name__}")
     X = X.to(dtype)
 
     def start() -> MLP:

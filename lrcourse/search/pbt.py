@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .search import Run, Task, random_etas
+from lrcourse.search.objective import Run, Task, random_etas
 
 __all__ = ["PBTResult", "pbt", "exploit", "explore", "truncation", "lineage"]
 

@@ -5,7 +5,7 @@ where ``ray[tune]`` is installed. :func:`tune_pbt` trains the :class:`lrcourse.s
 objective under Ray Tune's ``PopulationBasedTraining`` scheduler: every trial is one member,
 one ``tune.report`` is one epoch, and at each perturbation interval the bottom quantile of
 trials restarts from a top trial's checkpoint (θ, optimizer state) with η ← η·0.8 or η·1.2,
-the same exploit / explore as ``lrcourse.pbt``. Here Ray runs on this machine with local
+the same exploit / explore as ``lrcourse.search.pbt``. Here Ray runs on this machine with local
 workers; ``address=`` points the same code at a running Ray cluster.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no usage reports: we ru
 import numpy as np
 import torch
 
-from .search import Run, Task, random_etas
+from lrcourse.search.objective import Run, Task, random_etas
 
 __all__ = ["TunePBTResult", "tune_pbt", "member"]
 
@@ -124,7 +124,7 @@ def tune_pbt(task: Task | None = None, *, population: int = 4, epochs: int = 6, 
     )
 
 
-if __name__ == "__main__":  # python -m lrcourse.scale_out
+if __name__ == "__main__":  # python -m lrcourse.search.scale_out
     result = tune_pbt()
     print(f"best hold-out loss {result.best_loss:.4f} at η = {result.best_eta:.4g}; "
           f"{len(result.perturbations)} perturbations")

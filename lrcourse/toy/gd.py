@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .surfaces import Surface
+from lrcourse.toy.surfaces import Surface
 
 
 @dataclass

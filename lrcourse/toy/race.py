@@ -2,12 +2,12 @@
 
 Each optimizer is a ``torch.optim.Optimizer`` class (``lrcourse.optim`` or ``torch.optim``)
 with its hyper-parameters. For one optimizer, all K learning rates run together as a (K, 2)
-tensor sharing one optimizer state (:class:`lrcourse.unit_step.UnitStep`):
+tensor sharing one optimizer state (:class:`lrcourse.optim.unit_step.UnitStep`):
 
     g_t = ∇L(θ_t) (closed form, from the surface),   θ_{t+1} = θ_t − η·d_t(g_1 … g_t)
 
 which is what ``optimizer_cls([θ], lr=η, **hyper)`` does to one θ, for every η at once. As in
-:mod:`lrcourse.gd`, a run whose θ turns non-finite or leaves a large box is marked diverged
+:mod:`lrcourse.toy.gd`, a run whose θ turns non-finite or leaves a large box is marked diverged
 at that step and frozen, and its path holds NaN from there (a plot simply stops).
 """
 from __future__ import annotations
@@ -17,9 +17,10 @@ from typing import Mapping
 import numpy as np
 import torch
 
-from .gd import Trajectory, _check_steps, _default_bound, check_lr
-from .surfaces import Surface
-from .unit_step import UnitStep
+from lrcourse import _checks
+from lrcourse.toy.gd import Trajectory, _check_steps, _default_bound
+from lrcourse.toy.surfaces import Surface
+from lrcourse.optim.unit_step import UnitStep
 
 __all__ = ["trajectories", "race", "best_eta"]
 
@@ -27,7 +28,7 @@ __all__ = ["trajectories", "race", "best_eta"]
 def trajectories(surface: Surface, optimizer_cls, etas, steps: int = 300, start=None, *,
                  bound: float | None = None, **hyper) -> list[Trajectory]:
     """``optimizer_cls(lr=η, **hyper)`` on ``surface`` for every η in ``etas`` (one Trajectory each)."""
-    etas = [check_lr(e) for e in np.atleast_1d(np.asarray(etas, dtype=object))]
+    etas = [_checks.lr(e) for e in np.atleast_1d(np.asarray(etas, dtype=object))]
     steps = _check_steps(steps)
     bound = _default_bound(surface) if bound is None else float(bound)
     theta0 = np.asarray(surface.start if start is None else start, dtype=float).reshape(-1)

@@ -12,9 +12,7 @@ records the offending batch loss, takes no step with it, evaluates the epoch as 
 """
 from __future__ import annotations
 
-import contextlib
 import math
-import sys
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
@@ -23,7 +21,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["History", "train", "mlp", "macro_auc", "accuracy", "epoch_orders", "evaluate", "num_threads"]
+from lrcourse import _checks
+from lrcourse._runtime import num_threads, progress_bar, show_progress
+from lrcourse.training.metrics import evaluate
+
+__all__ = ["History", "train", "epoch_orders"]
 
 
 @dataclass
@@ -53,39 +55,6 @@ class History:
 # building blocks shared with the batched sweep
 
 
-def mlp(sizes=(2, 50, 3), seed: int = 0, dtype: torch.dtype = torch.float32) -> nn.Sequential:
-    """Linear → ReLU → … → Linear with layer widths ``sizes`` (the seed model: 2 → 50 ReLU → 3).
-
-    The weights are torch's default ``nn.Linear`` initialisation drawn after
-    ``torch.manual_seed(seed)``, inside a forked RNG so the caller's global state is untouched.
-    """
-    sizes = check_sizes(sizes)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"Invalid seed: {seed!r} (must be a non-negative integer)")
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise ValueError(f"Invalid dtype: {dtype!r} (must be a floating torch dtype)")
-    layers: list[nn.Module] = []
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(seed))
-        for i, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-            if i:
-                layers.append(nn.ReLU())
-            layers.append(nn.Linear(d_in, d_out, dtype=dtype))
-    return nn.Sequential(*layers)
-
-
-def check_sizes(sizes) -> tuple[int, ...]:
-    try:
-        sizes = tuple(sizes)
-    except TypeError:
-        raise ValueError(f"Invalid sizes: {sizes!r} (need a sequence of layer widths)") from None
-    if len(sizes) < 2 or not all(
-        isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1 for s in sizes
-    ):
-        raise ValueError(f"Invalid sizes: {sizes!r} (need ≥ 2 positive integer layer widths)")
-    return tuple(int(s) for s in sizes)
-
-
 def epoch_orders(n: int, seed: int) -> Iterator[torch.Tensor]:
     """The order of the n training samples in epoch 0, 1, 2, …: ``randperm(n)`` drawn from
     one ``torch.Generator`` seeded with ``seed``. ``train`` and ``sweep_lr`` share it, so the
@@ -95,150 +64,6 @@ def epoch_orders(n: int, seed: int) -> Iterator[torch.Tensor]:
         yield torch.randperm(n, generator=gen)
 
 
-def macro_auc(scores: torch.Tensor, y: torch.Tensor, n_classes: int) -> torch.Tensor:
-    """Macro one-vs-rest ROC AUC of ``scores`` (..., n, C) against labels ``y`` (n,).
-
-    Per class c, with P the samples of class c (n_c of them) and N the others:
-        AUC_c = (1 / (n_c (n − n_c))) Σ_{i∈P} ( #{j∈N: s_jc < s_ic} + ½ #{j∈N: s_jc = s_ic} ),
-    the Mann–Whitney form of the area under the ROC curve; the result is the mean over c.
-    This is what ``sklearn.metrics.roc_auc_score(y, scores, multi_class="ovr")`` computes
-    (for C = 2: the AUC of the class-1 score), vectorised over the leading dimensions so a
-    sweep scores K models at once. NaN where a model's scores are non-finite or a class is
-    absent. Returns a float64 tensor of shape (...).
-    """
-    s = scores.detach().cpu()
-    lead, n = s.shape[:-2], s.shape[-2]
-    if n_classes == 2:
-        s, positive = s[..., 1:], (y == 1).view(1, n)  # (..., n, 1), (1, n)
-    else:
-        positive = F.one_hot(y, n_classes).T.bool()  # (C, n)
-    if s.dtype not in (torch.float32, torch.float64):
-        s = s.float()
-    a = s.transpose(-1, -2).reshape(-1, n).numpy()  # (R, n)
-    positive = positive.numpy()
-    per_model = positive.shape[0]  # rows of a per model: C (or 1 for C = 2)
-    lab = np.tile(positive.astype(np.uint8), (a.shape[0] // per_model, 1))
-    n_pos = np.tile(positive.sum(-1, dtype=np.float64), a.shape[0] // per_model)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        auc = _wilcoxon_u(a, lab, n_pos) / (n_pos * (n - n_pos))  # 0/0 → NaN: class absent
-        auc = auc.reshape(-1, per_model).mean(-1)
-    every = a if n_classes > 2 else scores.detach().cpu().numpy()  # all of each model's scores
-    finite = np.isfinite(every).reshape(auc.shape[0], -1).all(-1)
-    return torch.from_numpy(np.where(finite, auc, np.nan).reshape(lead))
-
-
-def _wilcoxon_u(a: np.ndarray, lab: np.ndarray, n_pos: np.ndarray) -> np.ndarray:
-    """U = Σ_{i positive} r_i − n_pos(n_pos + 1)/2 per row of scores a (R, n), with r the
-    1-based average rank of each score in its row (a tie shares the mean of its positions).
-
-    Each score becomes an order-preserving unsigned integer with its 0/1 label in the lowest
-    bit, so one fast integer sort per row carries the labels along: non-negative float32
-    scores (probabilities) fit in 32 bits, signed float32 and non-negative float64 in 64.
-    Float64 scores with a negative value do not fit: those go to scipy.stats.rankdata.
-    Shifting left drops the sign bit of −0.0, so −0.0 and +0.0 tie, as they should.
-    """
-    nonneg = not (a < 0).any()  # (NaN rows give NaN anyway)
-    if a.dtype == np.float32 and nonneg:
-        key = a.view(np.uint32) << np.uint32(1)
-    elif a.dtype == np.float32:  # flip bits so that unsigned order is numeric order
-        bits = (a + np.float32(0.0)).view(np.uint32)  # + 0 turns −0.0 into +0.0
-        bits = bits ^ np.where(bits >> 31, np.uint32(0xFFFFFFFF), np.uint32(0x80000000))
-        key = bits.astype(np.uint64) << np.uint64(1)
-    elif nonneg:
-        key = a.view(np.uint64) << np.uint64(1)
-    else:
-        from scipy.stats import rankdata
-
-        return (rankdata(a, axis=-1) * lab).sum(-1) - n_pos * (n_pos + 1) / 2
-    key |= lab.astype(key.dtype)
-    key.sort(axis=-1)
-    one = key.dtype.type(1)
-    pos = (key & one).astype(np.uint8).astype(np.float64)  # (via uint8: faster)
-    key >>= one  # the sorted scores' keys
-    R, n = key.shape
-    rank_sum = pos @ np.arange(1, n + 1, dtype=np.float64)
-    tied = key[:, 1:] == key[:, :-1]  # position j + 1 holds the same score as position j
-    if tied.any():
-        # a run of equal scores at positions s … e (0-based) shares the rank (s + e)/2 + 1,
-        # so each positive at position p in it gains (s + e)/2 − p. Runs are few: work on
-        # flat indices of their elements only (the row offset cancels in (s + e)/2 − p).
-        left = np.pad(tied, ((0, 0), (1, 0))).ravel()  # equal to the previous position
-        right = np.pad(tied, ((0, 0), (0, 1))).ravel()  # equal to the next position
-        members = np.flatnonzero(left | right)
-        starts = ~left[members]
-        run = np.cumsum(starts) - 1
-        middle = (members[starts] + members[~right[members]]) / 2
-        gain = pos.ravel()[members] * (middle[run] - members)
-        rank_sum += np.bincount(members // n, gain, minlength=R)
-    return rank_sum - n_pos * (n_pos + 1) / 2
-
-
-def accuracy(scores: torch.Tensor, y: torch.Tensor, dim: int = -1) -> torch.Tensor:
-    """Fraction of samples whose label y is the argmax of the scores along ``dim``, averaged
-    over the last remaining axis: scores (n, C) → a scalar; (K, C, n) with dim=1 → (K,).
-    Uses ``max(dim).indices`` (the same first-maximum rule, NaN counting as the maximum):
-    over a short class axis that is not the last it is ~30× faster than ``argmax``."""
-    return (scores.detach().max(dim).indices == y).to(torch.float64).mean(-1)
-
-
-@torch.no_grad()
-def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, n_classes: int,
-             loss_fn: Callable = F.cross_entropy):
-    """(loss, accuracy, macro AUC) of ``model`` on (X, y), in eval mode, as Python floats."""
-    if len(y) == 0:
-        return math.nan, math.nan, math.nan
-    was_training = model.training
-    model.eval()
-    try:
-        out = model(X)
-    finally:
-        model.train(was_training)
-    loss = float(loss_fn(out, y))
-    acc = float(accuracy(out, y))
-    auc = float(macro_auc(torch.log_softmax(out, -1).exp(), y, n_classes))  # p as the sweep computes it
-    return loss, acc, auc
-
-
-@contextlib.contextmanager
-def num_threads(n: int | None):
-    """Run the block with ``torch.set_num_threads(n)`` (restored after); None leaves it alone.
-    One thread is fastest for models of this size (FACTS.md)."""
-    if n is None:
-        yield
-        return
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"Invalid number of threads: {n!r}")
-    old = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
-def show_progress(progress) -> bool:
-    """True/False as given; "auto" → only when stderr is a terminal. In a notebook "auto" shows
-    nothing (a book build would otherwise embed a dead widget per call): pass True there."""
-    if progress is True or progress is False:
-        return progress
-    if progress != "auto":
-        raise ValueError(f"Invalid progress: {progress!r} (True, False or 'auto')")
-    stream = sys.stderr
-    return bool(stream is not None and hasattr(stream, "isatty") and stream.isatty())
-
-
-def progress_bar(epochs: int, show: bool, desc: str):
-    from tqdm.auto import tqdm
-
-    return tqdm(range(epochs), desc=desc, disable=not show, leave=False)
-
-
-def check_run_args(epochs, batch_size):
-    for label, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"Invalid {label}: {value!r} (must be a positive integer)")
-    return int(epochs), int(batch_size)
-
 
 # ---------------------------------------------------------------------------------------------
 # the loop
@@ -246,7 +71,7 @@ def check_run_args(epochs, batch_size):
 
 def _is_plateau(scheduler) -> bool:
     """torch's ReduceLROnPlateau or ours (which subclasses LRScheduler, not torch's class)."""
-    from .schedules import ReduceLROnPlateau
+    from lrcourse.schedules.lr_scheduler import ReduceLROnPlateau
 
     return isinstance(scheduler, (torch.optim.lr_scheduler.ReduceLROnPlateau, ReduceLROnPlateau))
 
@@ -273,11 +98,11 @@ def train(
     (``ReduceLROnPlateau`` is given the hold-out loss). ``seed`` fixes the batch order;
     ``threads`` sets torch's thread count for the run (None: leave it).
     """
-    epochs, batch_size = check_run_args(epochs, batch_size)
+    epochs = _checks.positive_int(epochs, "epochs")
+    batch_size = _checks.positive_int(batch_size, "batch_size")
     if scheduler_step not in ("epoch", "batch"):
         raise ValueError(f"Invalid scheduler_step: {scheduler_step!r} ('epoch' or 'batch')")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"Invalid seed: {seed!r} (must be a non-negative integer)")
+    seed = _checks.seed(seed)
     show = show_progress(progress)
     X, y = data.X_train, data.y_train
     param = next(model.parameters(), None)

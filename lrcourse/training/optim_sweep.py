@@ -3,13 +3,13 @@
 K copies of an MLP keep their weights stacked, W_l of shape (K, d_out, d_in) and b_l of shape
 (K, d_out); one forward and one backward pass (``bmm``, written out by hand) per mini-batch
 give every member its own gradient ∇L_k of its mean cross-entropy L_k. One optimizer, shared through
-:class:`lrcourse.unit_step.UnitStep`, then moves member k by its own η_k:
+:class:`lrcourse.optim.unit_step.UnitStep`, then moves member k by its own η_k:
 
     θ_k ← θ_k − η_k·d_k,   d_k = the optimizer's direction for member k's gradients
 
 which is what ``optimizer_cls(model_k.parameters(), lr=η_k, **hyper)`` does in
-``train.train`` (to rounding). Member k = (seed s, η e) starts from ``train.mlp(sizes, s)``
-and sees the batches of ``train.epoch_orders(n, s)``, as ``train.train(..., seed=s)`` does.
+``train`` (to rounding). Member k = (seed s, η e) starts from ``mlp(sizes, s)``
+and sees the batches of ``epoch_orders(n, s)``, as ``train(..., seed=s)`` does.
 As there, a member whose batch loss is NaN/inf takes no step with it and is marked diverged
 at that epoch (as is one whose hold-out loss is non-finite); it stays frozen from then on.
 """
@@ -21,9 +21,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .gd import check_lr
-from .train import accuracy, check_run_args, check_sizes, epoch_orders, mlp, num_threads, progress_bar, show_progress
-from .unit_step import UnitStep
+from lrcourse import _checks
+from lrcourse.training.metrics import accuracy
+from lrcourse.training.loop import epoch_orders
+from lrcourse.training.models import mlp
+from lrcourse._runtime import num_threads, progress_bar, show_progress
+from lrcourse.optim.unit_step import UnitStep
 
 __all__ = ["OptimizerSweep", "sweep_optimizer"]
 
@@ -116,15 +119,16 @@ def sweep_optimizer(optimizer_cls, etas, data, *, sizes=None, epochs: int, batch
     ``sizes`` defaults to (n_features, 50, n_classes). ``hyper`` are the optimizer's other
     keyword arguments (its defaults apply). See the module docstring for what each member is.
     """
-    eta_values = np.array([check_lr(e) for e in np.atleast_1d(np.asarray(etas, dtype=object))], dtype=float)
+    eta_values = np.array([_checks.lr(e) for e in np.atleast_1d(np.asarray(etas, dtype=object))], dtype=float)
     if eta_values.size == 0:
         raise ValueError("Invalid learning rates: need at least one")
     seeds = tuple(seeds)
     if not seeds or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0 for s in seeds):
         raise ValueError(f"Invalid seeds: {seeds!r} (need non-negative integers)")
-    epochs, batch_size = check_run_args(epochs, batch_size)
+    epochs = _checks.positive_int(epochs, "epochs")
+    batch_size = _checks.positive_int(batch_size, "batch_size")
     C, d0 = int(data.n_classes), int(data.X_train.shape[1])
-    sizes = check_sizes((d0, 50, C) if sizes is None else sizes)
+    sizes = _checks.sizes((d0, 50, C) if sizes is None else sizes)
     if sizes[0] != d0 or sizes[-1] != C:
         raise ValueError(f"Invalid sizes: {sizes} (the data have {d0} features and {C} classes)")
     show = show_progress(progress)

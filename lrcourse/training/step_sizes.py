@@ -19,7 +19,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .train import check_run_args, epoch_orders, num_threads
+from lrcourse import _checks
+from lrcourse.training.loop import epoch_orders
+from lrcourse._runtime import num_threads
 
 __all__ = ["StepSizes", "effective_steps"]
 
@@ -46,7 +48,8 @@ def effective_steps(model: torch.nn.Module, optimizer: torch.optim.Optimizer, da
                     batch_size: int, seed: int = 0, quantiles=(0.05, 0.25, 0.5, 0.75, 0.95),
                     loss_fn=F.cross_entropy, threads: int | None = 1) -> StepSizes:
     """Train ``model`` with ``optimizer`` on ``data`` and record every step's quantiles."""
-    epochs, batch_size = check_run_args(epochs, batch_size)
+    epochs = _checks.positive_int(epochs, "epochs")
+    batch_size = _checks.positive_int(batch_size, "batch_size")
     qs = _check_quantiles(quantiles)
     q = torch.tensor(qs, dtype=torch.float64)
     params = [p for p in model.parameters() if p.requires_grad]

@@ -29,19 +29,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .gd import check_lr
-from .train import (
-    History,
-    accuracy,
-    check_run_args,
-    check_sizes,
-    epoch_orders,
-    macro_auc,
-    mlp,
-    num_threads,
-    progress_bar,
-    show_progress,
-)
+from lrcourse import _checks
+from lrcourse.training.loop import History, epoch_orders
+from lrcourse.training.metrics import accuracy, macro_auc
+from lrcourse.training.models import mlp
+from lrcourse._runtime import num_threads, progress_bar, show_progress
 
 __all__ = ["SweepResult", "sweep_lr"]
 
@@ -116,7 +108,7 @@ def _check_etas(etas) -> np.ndarray:
     values = np.asarray(etas, dtype=object).ravel() if np.ndim(etas) <= 1 else None
     if values is None or values.size == 0:
         raise ValueError(f"Invalid learning rates: {etas!r} (need a non-empty 1-D sequence)")
-    return np.array([check_lr(v) for v in values], dtype=np.float64)
+    return np.array([_checks.lr(v) for v in values], dtype=np.float64)
 
 
 def _check_seeds(seed, seeds) -> tuple[int, ...]:
@@ -277,7 +269,8 @@ def sweep_lr(
     """
     eta_values = _check_etas(etas)
     seed_list = _check_seeds(seed, seeds)
-    epochs, batch_size = check_run_args(epochs, batch_size)
+    epochs = _checks.positive_int(epochs, "epochs")
+    batch_size = _checks.positive_int(batch_size, "batch_size")
     if (
         isinstance(momentum, bool)
         or not isinstance(momentum, (int, float))
@@ -289,7 +282,7 @@ def sweep_lr(
         raise ValueError(f"Invalid dtype: {dtype!r} (must be a floating torch dtype)")
     show = show_progress(progress)
     C, d0 = int(data.n_classes), int(data.X_train.shape[1])
-    sizes = check_sizes((d0, 50, C) if sizes is None else sizes)
+    sizes = _checks.sizes((d0, 50, C) if sizes is None else sizes)
     if sizes[0] != d0 or sizes[-1] != C:
         raise ValueError(f"Invalid sizes: {sizes} (the data have {d0} features and {C} classes)")
 

@@ -2,7 +2,7 @@
 
 Left: the surface's contours with each optimizer's path θ_0 … θ_T in its own colour (a dot
 marks where it ended). Right: the loss gap L(θ_t) − L* against t on a log scale. The frame
-reads precomputed runs (``lrcourse.race.race``): ``update(η)`` only looks up the run at the
+reads precomputed runs (``lrcourse.toy.race.race``): ``update(η)`` only looks up the run at the
 grid point nearest to η, so a live slider moves instantly and static frames are cheap.
 """
 from __future__ import annotations
@@ -13,15 +13,15 @@ import numpy as np
 
 from matplotlib import patheffects
 
-from .gd import Trajectory
-from .plots import PALETTE, SliderFrame, draw_surface, new_figure
+from lrcourse.toy.gd import Trajectory
+from lrcourse.viz.frames import PALETTE, SliderFrame, draw_surface, new_figure
 
 __all__ = ["race_frame"]
 
 
 def race_frame(surface, runs: Mapping[str, list[Trajectory]], *, loss_floor: float = 1e-10,
                loss_ceiling: float | None = None, size=(8.0, 3.8), dpi: int = 80) -> SliderFrame:
-    """A :class:`~lrcourse.plots.SliderFrame` of the race ``runs`` ({name: runs over one η grid})."""
+    """A :class:`~lrcourse.viz.frames.SliderFrame` of the race ``runs`` ({name: runs over one η grid})."""
     names = list(runs)
     if not names:
         raise ValueError("runs must hold at least one optimizer")

@@ -3,7 +3,7 @@
 A schedule is a function η(t) of the step t. :func:`schedule_grid_frame` draws a set of
 them as small multiples, one panel per schedule, all sharing the x axis, with the curves
 computed by ``curves(v)`` for the slider's value v (a base η, or a shape argument such as
-OneCycleLR's pct_start). It returns a :class:`lrcourse.plots.SliderFrame`, so
+OneCycleLR's pct_start). It returns a :class:`lrcourse.viz.frames.SliderFrame`, so
 ``widgets.lr_slider(frame, grid)`` shows it live in a kernel and as precomputed frames in
 the book. As for every slider frame, only the curves and their readouts move: axes limits
 and an optional grey reference curve per panel are drawn once.
@@ -14,7 +14,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from .plots import PALETTE, SliderFrame, new_figure
+from lrcourse.viz.frames import PALETTE, SliderFrame, new_figure
 
 __all__ = ["schedule_grid_frame", "COLOURS"]
 

@@ -1,6 +1,6 @@
 """The learning-rate slider, in two forms from one definition.
 
-A slider is a :class:`lrcourse.plots.SliderFrame` (a persistent figure whose animated artists
+A slider is a :class:`lrcourse.viz.frames.SliderFrame` (a persistent figure whose animated artists
 ``update(η)`` redraws) plus a log-spaced grid of η.
 
 * **live** (a Jupyter kernel, Binder): a ``FloatLogSlider`` whose callback recomputes and
@@ -17,7 +17,6 @@ drawn over a copy of it for each η. Which form a chapter gets is decided in one
 from __future__ import annotations
 
 import io
-import os
 from typing import Sequence
 
 import ipywidgets as W
@@ -25,23 +24,13 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
-from .gd import check_lr
-from .plots import SliderFrame
-
-ENV_VAR = "LRCOURSE_WIDGETS"
-
-
-def slider_form() -> str:
-    """'static' when executed by the book build (``LRCOURSE_WIDGETS=static``), else 'live'."""
-    form = os.environ.get(ENV_VAR, "live").strip().lower()
-    if form not in ("live", "static"):
-        raise ValueError(f"{ENV_VAR} must be 'live' or 'static', not {form!r}")
-    return form
-
+from lrcourse import _checks
+from lrcourse._runtime import ENV_VAR, slider_form
+from lrcourse.viz.frames import SliderFrame
 
 def lr_grid(lo: float, hi: float, num: int = 31) -> np.ndarray:
     """``num`` log-spaced learning rates from lo to hi (inclusive)."""
-    lo, hi = check_lr(lo), check_lr(hi)
+    lo, hi = _checks.lr(lo), _checks.lr(hi)
     if not (0 < lo < hi):
         raise ValueError(f"Invalid grid: need 0 < lo < hi, got lo={lo}, hi={hi}")
     if int(num) < 2:
@@ -82,7 +71,7 @@ class BlitRenderer:
 
 
 def _grid_and_start(etas: Sequence[float], value: float | None):
-    grid = np.asarray([check_lr(e) for e in etas], dtype=float)
+    grid = np.asarray([_checks.lr(e) for e in etas], dtype=float)
     if grid.ndim != 1 or len(grid) < 2 or np.any(np.diff(grid) <= 0):
         raise ValueError("etas must be an increasing sequence of at least 2 learning rates")
     start = int(np.argmin(np.abs(np.log(grid) - np.log(value)))) if value else len(grid) // 2
