@@ -20,8 +20,10 @@ import sys
 from pathlib import Path
 
 from .exercise import find_exercise, list_exercises
-from .scoring import Grade, MasterError, grade
+from .scoring import Grade, MasterError, grade, reference
+from .parallel import grade_parallel
 from .runner import Limits, sandbox_status
+from . import classroom  # --jobs, --feedback, --grades, --gradescope (issue 17)
 
 
 def submissions(paths: list[str]) -> list[Path]:
@@ -81,10 +83,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the exercise sets and exit")
     parser.add_argument("--generate", action="store_true",
                         help="generate student notebooks instead: lrcourse-grade --generate [EXERCISE...] [--check]")
+    classroom.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.list:
         print("\n".join(list_exercises(args.exercises_dir)))
         return 0
+    if args.gradescope:
+        return classroom.gradescope(args, Limits(cell=args.cell_timeout, case=args.case_timeout,
+                                                 total=args.timeout, sandbox=not args.no_sandbox),
+                                    find_exercise)
+    classroom.check(parser, args)
     if not args.exercise or not args.submission:
         parser.error("give an exercise set and at least one submission")
     try:
@@ -113,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
 
     try:
-        grades = grade(ex, paths, limits, progress=progress)
+        ref = reference(ex, limits)
+        grades = grade_parallel(ex, paths, limits, args.jobs, progress, ref=ref)
     except MasterError as e:
         print(f"lrcourse-grade: {e}", file=sys.stderr)
         return 2
@@ -128,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write(text)
         else:
             Path(args.csv).write_text(text)
-    return 0
+    return classroom.write_outputs(args, ex, grades, ref)
 
 
 if __name__ == "__main__":
