@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 
 __all__ = ["lr", "positive_int", "nonnegative_int", "fraction", "positive_float", "seed",
-           "seeds", "sizes", "etas", "float_dtype"]
+           "seeds", "sizes", "etas", "float_dtype", "expected_int", "expected_positive", "momentum"]
 
 
 def _is_int(value) -> bool:
@@ -21,6 +21,8 @@ def _is_int(value) -> bool:
 
 def lr(value, name: str = "learning rate") -> float:
     """η ≥ 0 and finite, as a float (torch: "Invalid learning rate: -1.0")."""
+    if isinstance(value, (str, bytes)):
+        raise ValueError(f"Invalid {name}: {value!r}")
     try:
         out = float(value)
     except (TypeError, ValueError):
@@ -111,3 +113,27 @@ def float_dtype(value, name: str = "dtype"):
     if not isinstance(value, torch.dtype) or not value.is_floating_point:
         raise ValueError(f"Invalid {name}: {value!r} (must be a floating torch dtype)")
     return value
+
+
+# torch.optim.lr_scheduler's wording, for the schedules ("Expected positive integer T_max, but got 0")
+
+def expected_int(value, name: str, minimum: int = 1) -> int:
+    """An integer ≥ ``minimum`` (booleans refused), in torch's scheduler wording."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        kind = "positive" if minimum == 1 else f">= {minimum}"
+        raise ValueError(f"Expected {kind} integer {name}, but got {value}")
+    return int(value)
+
+
+def expected_positive(value, name: str) -> float:
+    """A real number in (0, ∞), in torch's scheduler wording."""
+    if not isinstance(value, numbers.Real) or not (0 < value < math.inf):
+        raise ValueError(f"Expected positive finite {name}, but got {value}")
+    return float(value)
+
+
+def momentum(value, name: str = "momentum") -> float:
+    """A momentum coefficient β in [0, 1] (torch: "Invalid momentum value: 1.5")."""
+    if not isinstance(value, numbers.Real) or not (0.0 <= value <= 1.0):
+        raise ValueError(f"Invalid {name} value: {value}")
+    return float(value)

@@ -15,6 +15,9 @@ import numbers
 
 import numpy as np
 
+from lrcourse import _checks
+from lrcourse.schedules import plateau
+
 __all__ = [
     "step_lr", "multi_step_lr", "exponential_lr", "polynomial_lr", "linear_lr",
     "linear_warmup", "cosine_annealing", "cosine_annealing_warm_restarts", "cyclic_lr",
@@ -26,24 +29,19 @@ __all__ = [
 
 # ---------------------------------------------------------------- argument checks
 def _check_int(name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        kind = "positive" if minimum == 1 else f">= {minimum}"
-        raise ValueError(f"Expected {kind} integer {name}, but got {value}")
+    return _checks.expected_int(value, name, minimum)
 
 
 def _check_positive(name, value):
-    if not isinstance(value, numbers.Real) or not (0 < value < math.inf):
-        raise ValueError(f"Expected positive finite {name}, but got {value}")
+    return _checks.expected_positive(value, name)
 
 
 def _check_lr(lr):
-    if not isinstance(lr, numbers.Real) or not (0.0 <= lr < math.inf):
-        raise ValueError(f"Invalid learning rate: {lr}")
+    return _checks.lr(lr)
 
 
 def _check_momentum(momentum):
-    if not isinstance(momentum, numbers.Real) or not (0.0 <= momentum <= 1.0):
-        raise ValueError(f"Invalid momentum value: {momentum}")
+    return _checks.momentum(momentum)
 
 
 def _check_milestones(name, milestones):
@@ -186,7 +184,7 @@ def _cyclic_shape(step_size_up, step_size_down):
     return total_size, up / total_size
 
 
-def _cyclic_scale(x, mode, gamma, scale_fn):
+def cyclic_scale(x, mode, gamma=1.0, scale_fn=None):
     """The amplitude's scale s(x): 1 (triangular), 1/2^(x−1) (triangular2), γ^x (exp_range)."""
     if scale_fn is not None:
         return np.vectorize(scale_fn, otypes=[float])(x)
@@ -218,7 +216,7 @@ def cyclic_lr(t, base_lr, max_lr, step_size_up=2000, step_size_down=None, mode="
     total_size, step_ratio = _cyclic_shape(step_size_up, step_size_down)
     scale_mode = _check_cyclic_mode(mode, gamma, scale_fn, scale_mode)
     cycle, height = _cycle_position(t, total_size, step_ratio)
-    scale = _cyclic_scale(cycle if scale_mode == "cycle" else _steps(t), mode, gamma, scale_fn)
+    scale = cyclic_scale(cycle if scale_mode == "cycle" else _steps(t), mode, gamma, scale_fn)
     return _out(base_lr + (max_lr - base_lr) * height * scale, t)
 
 
@@ -418,9 +416,7 @@ def lr_schedule(name_or_class, steps, base_lr=None, **kwargs):
         metrics = list(kwargs.pop("metrics"))
         if len(metrics) != steps:
             raise ValueError(f"Expected {steps} metrics, but got {len(metrics)}")
-        from lrcourse.schedules.plateau import reduce_lr_on_plateau
-
-        return reduce_lr_on_plateau(metrics, base_lr, **kwargs)
+        return plateau.reduce_lr_on_plateau(metrics, base_lr, **kwargs)
     if name == "CyclicLR":
         for key in ("cycle_momentum", "base_momentum", "max_momentum"):
             kwargs.pop(key, None)
@@ -430,7 +426,5 @@ def lr_schedule(name_or_class, steps, base_lr=None, **kwargs):
 def __getattr__(name):
     """The plateau rules live in lrcourse.schedules.plateau; they are also reachable from here."""
     if name in ("reduce_lr_on_plateau", "keras_reduce_lr_on_plateau"):
-        from lrcourse.schedules import plateau
-
         return getattr(plateau, name)
     raise AttributeError(f"module 'lrcourse.schedules.functions' has no attribute {name!r}")

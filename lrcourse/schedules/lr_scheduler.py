@@ -277,11 +277,7 @@ class CyclicLR(LRScheduler):
         """The amplitude's scale s(x)."""
         if self._scale_fn_custom is not None:
             return self._scale_fn_custom(x)
-        if self.mode == "triangular":
-            return 1.0
-        if self.mode == "triangular2":
-            return 1 / (2.0 ** (x - 1))
-        return self.gamma ** x
+        return float(F.cyclic_scale(x, self.mode, self.gamma))
 
     def get_lr(self):
         _warn_outside_step(self)

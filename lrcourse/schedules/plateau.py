@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 from torch.optim.lr_scheduler import EPOCH_DEPRECATION_WARNING, LRScheduler
 
-from lrcourse.schedules import functions as F
+from lrcourse import _checks
 from lrcourse.schedules.param_groups import _check_optimizer, _lrs, _set
 
 __all__ = ["ReduceLROnPlateau", "reduce_lr_on_plateau", "keras_reduce_lr_on_plateau"]
@@ -25,16 +25,36 @@ def _is_better(current, best, mode, threshold, threshold_mode):
     return current > best + threshold
 
 
+def plateau_transition(current, best, bad_epochs, cooldown_left, *, mode, threshold,
+                       threshold_mode, patience, cooldown):
+    """torch's rule for one epoch's metric: returns (best, bad_epochs, cooldown_left, reduce).
+
+    An improvement resets the count of bad epochs; epochs in cooldown are not counted; after
+    more than ``patience`` bad epochs, ``reduce`` is True and cooldown starts. The function
+    :func:`reduce_lr_on_plateau` and the scheduler :class:`ReduceLROnPlateau` both step this.
+    """
+    if _is_better(current, best, mode, threshold, threshold_mode):
+        best, bad_epochs = current, 0
+    else:
+        bad_epochs += 1
+    if cooldown_left > 0:
+        cooldown_left -= 1
+        bad_epochs = 0
+    if bad_epochs > patience:
+        return best, 0, cooldown, True
+    return best, bad_epochs, cooldown_left, False
+
+
 def _check_plateau(mode, factor, patience, threshold, threshold_mode, cooldown, eps):
     if factor >= 1.0:
         raise ValueError("Factor should be < 1.0.")
-    F._check_positive("factor", factor)
+    _checks.expected_positive(factor, "factor")
     if mode not in ("min", "max"):
         raise ValueError(f"mode {mode} is unknown!")
     if threshold_mode not in ("rel", "abs"):
         raise ValueError(f"threshold mode {threshold_mode} is unknown!")
-    F._check_int("patience", patience, minimum=0)
-    F._check_int("cooldown", cooldown, minimum=0)
+    _checks.expected_int(patience, "patience", 0)
+    _checks.expected_int(cooldown, "cooldown", 0)
     if not (0 <= threshold < math.inf):
         raise ValueError(f"Expected non-negative threshold, but got {threshold}")
     if not (0 <= eps < math.inf):
@@ -52,23 +72,17 @@ def reduce_lr_on_plateau(metrics, base_lr, mode="min", factor=0.1, patience=10, 
     epochs are not counted.
     """
     _check_plateau(mode, factor, patience, threshold, threshold_mode, cooldown, eps)
-    F._check_lr(min_lr)
+    _checks.lr(min_lr)
     lr, best = base_lr, (math.inf if mode == "min" else -math.inf)
     bad_epochs, cooldown_left, out = 0, 0, []
     for current in metrics:
-        current = float(current)
-        if _is_better(current, best, mode, threshold, threshold_mode):
-            best, bad_epochs = current, 0
-        else:
-            bad_epochs += 1
-        if cooldown_left > 0:
-            cooldown_left -= 1
-            bad_epochs = 0
-        if bad_epochs > patience:
+        best, bad_epochs, cooldown_left, reduce = plateau_transition(
+            float(current), best, bad_epochs, cooldown_left, mode=mode, threshold=threshold,
+            threshold_mode=threshold_mode, patience=patience, cooldown=cooldown)
+        if reduce:
             new_lr = max(lr * factor, min_lr)
             if lr - new_lr > eps:
                 lr = new_lr
-            cooldown_left, bad_epochs = cooldown, 0
         out.append(lr)
     return np.array(out, dtype=float)
 
@@ -153,7 +167,7 @@ class ReduceLROnPlateau(LRScheduler):
             self.default_min_lr = min_lr
             self.min_lrs = [min_lr] * n
         for m in self.min_lrs:
-            F._check_lr(m)
+            _checks.lr(m)
         self.patience = patience
         self.cooldown = cooldown
         self.eps = eps
@@ -185,18 +199,12 @@ class ReduceLROnPlateau(LRScheduler):
         else:
             warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
         self.last_epoch = epoch
-        if self.is_better(current, self.best):
-            self.best = current
-            self.num_bad_epochs = 0
-        else:
-            self.num_bad_epochs += 1
-        if self.in_cooldown:  # epochs in cooldown are not counted
-            self.cooldown_counter -= 1
-            self.num_bad_epochs = 0
-        if self.num_bad_epochs > self.patience:
+        self.best, self.num_bad_epochs, self.cooldown_counter, reduce = plateau_transition(
+            current, self.best, self.num_bad_epochs, self.cooldown_counter, mode=self.mode,
+            threshold=self.threshold, threshold_mode=self.threshold_mode,
+            patience=self.patience, cooldown=self.cooldown)
+        if reduce:
             self._reduce_lr(epoch)
-            self.cooldown_counter = self.cooldown
-            self.num_bad_epochs = 0
         self._last_lr = _lrs(self)
 
     def _reduce_lr(self, epoch):
