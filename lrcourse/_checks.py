@@ -11,7 +11,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["lr", "positive_int", "nonnegative_int", "fraction", "positive_float", "seed",
+__all__ = ["lr", "positive_int", "int_at_least", "nonnegative_int", "fraction", "positive_float", "seed",
            "seeds", "sizes", "etas", "float_dtype", "expected_int", "expected_positive", "momentum"]
 
 
@@ -36,6 +36,13 @@ def positive_int(value, name: str) -> int:
     """An integer ≥ 1 (booleans refused)."""
     if not _is_int(value) or value < 1:
         raise ValueError(f"Invalid {name}: {value!r} (must be a positive integer)")
+    return int(value)
+
+
+def int_at_least(value, name: str, low: int) -> int:
+    """An integer ≥ ``low`` (booleans refused)."""
+    if not _is_int(value) or value < low:
+        raise ValueError(f"Invalid {name}: {value!r} (must be an integer ≥ {low})")
     return int(value)
 
 

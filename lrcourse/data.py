@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from lrcourse import _checks
+
 __all__ = ["Dataset", "DATASETS", "load", "blobs", "digits", "mnist1d"]
 
 
@@ -62,9 +64,7 @@ class Dataset:
 
 
 def _check_seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"Invalid seed: {seed!r} (must be a non-negative integer)")
-    return int(seed)
+    return _checks.seed(seed)
 
 
 def _check_dtype(dtype) -> torch.dtype:
@@ -139,8 +139,7 @@ def blobs(
     dtype = _check_dtype(dtype)
     val_size, test_size = _check_fractions(val_size, test_size)
     for label, value in (("n_samples", n_samples), ("centers", centers), ("n_features", n_features)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"Invalid {label}: {value!r} (must be a positive integer)")
+        _checks.positive_int(value, label)
     if centers < 2:
         raise ValueError(f"Invalid centers: {centers} (a classification problem needs ≥ 2)")
     if not (isinstance(cluster_std, (int, float)) and np.isfinite(cluster_std) and cluster_std > 0):

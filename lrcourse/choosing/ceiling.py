@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from lrcourse import _checks
 from lrcourse import data as datasets
 from lrcourse.training.metrics import macro_auc
 
@@ -39,8 +40,7 @@ class Ceiling:
 def _blob_args(seed, n_samples, centers, n_features, cluster_std):
     for label, value, low in (("seed", seed, 0), ("n_samples", n_samples, 1), ("centers", centers, 2),
                               ("n_features", n_features, 1)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"Invalid {label}: {value!r} (must be an integer ≥ {low})")
+        _checks.int_at_least(value, label, low)
     if not (isinstance(cluster_std, (int, float)) and np.isfinite(cluster_std) and cluster_std > 0):
         raise ValueError(f"Invalid cluster_std: {cluster_std!r} (must be positive)")
     return dict(n_samples=int(n_samples), centers=int(centers), n_features=int(n_features),

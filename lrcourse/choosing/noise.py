@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lrcourse import _checks
+
 __all__ = ["GradientNoise", "flat_grad", "per_example_grads", "gradient_noise", "noise_scale"]
 
 
@@ -49,8 +51,7 @@ def per_example_grads(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
     from torch.func import functional_call, grad, vmap
 
     _check_xy(X, y)
-    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
-        raise ValueError(f"Invalid chunk: {chunk!r} (must be a positive integer)")
+    _checks.positive_int(chunk, "chunk")
     names = [name for name, p in model.named_parameters() if p.requires_grad]
     params = {name: p.detach() for name, p in model.named_parameters() if p.requires_grad}
     buffers = {name: b.detach() for name, b in model.named_buffers()}
@@ -116,10 +117,8 @@ def gradient_noise(model: nn.Module, X: torch.Tensor, y: torch.Tensor, batch_siz
     for b in sizes:
         if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or not 1 <= b <= n:
             raise ValueError(f"Invalid batch size: {b!r} (must be an integer in [1, {n}])")
-    if isinstance(n_batches, bool) or not isinstance(n_batches, (int, np.integer)) or n_batches < 2:
-        raise ValueError(f"Invalid n_batches: {n_batches!r} (must be an integer ≥ 2)")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"Invalid seed: {seed!r} (must be a non-negative integer)")
+    _checks.int_at_least(n_batches, "n_batches", 2)
+    _checks.seed(seed)
 
     g = per_example_grads(model, X, y, loss_fn)  # (n, P)
     G, trace, norm2 = _statistics(g)

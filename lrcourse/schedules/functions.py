@@ -145,8 +145,7 @@ def _warm_restart_position(t, T_0, T_mult):
 
 
 def _check_warm_restarts(T_0, T_mult, eta_min):
-    if isinstance(T_0, bool) or not isinstance(T_0, int) or T_0 <= 0:
-        raise ValueError(f"Expected positive integer T_0, but got {T_0}")
+    _checks.expected_int(T_0, "T_0")
     if isinstance(T_mult, bool) or not isinstance(T_mult, int) or T_mult < 1:
         raise ValueError(f"Expected integer T_mult >= 1, but got {T_mult}")
     if not isinstance(eta_min, (float, int)):
@@ -260,8 +259,7 @@ def _one_cycle_interp(t, phase_ends, points, strategy):
 
 
 def _check_one_cycle(total_steps, pct_start, anneal_strategy, div_factor, final_div_factor):
-    if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps <= 0:
-        raise ValueError(f"Expected positive integer total_steps, but got {total_steps}")
+    _checks.expected_int(total_steps, "total_steps")
     if not isinstance(pct_start, float) or not (0 <= pct_start <= 1):
         raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
     if anneal_strategy not in ("cos", "linear"):

@@ -142,8 +142,7 @@ class MLP:
         if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
             raise ValueError(f"Invalid dtype: {dtype!r} (must be a floating torch dtype)")
         if generator is None:
-            if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-                raise ValueError(f"Invalid seed: {seed!r} (must be a non-negative integer)")
+            seed = _checks.seed(seed)
             generator = torch.Generator().manual_seed(int(seed))
         self.sizes, self.activation, self.dtype = sizes, activation, dtype
         self.layers = []

@@ -84,8 +84,7 @@ def trace_gd(etas, X: torch.Tensor, y: torch.Tensor, *, sizes=(2, 50, 3), steps:
     eta_values = [_checks.lr(e) for e in np.atleast_1d(np.asarray(etas, dtype=object))]
     if not eta_values:
         raise ValueError("Invalid learning rates: [] (need at least one)")
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
-        raise ValueError(f"Invalid number of steps: {steps!r} (must be a positive integer)")
+    _checks.positive_int(steps, "number of steps")
     if not isinstance(X, torch.Tensor):
         raise ValueError(f"Expected X to be a torch.Tensor, got {type(X).__name__}")
     if init is not None and not isinstance(init, MLP):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lrcourse import _checks
 from lrcourse.search.objective import Run, Task, random_etas
 
 __all__ = ["PBTResult", "pbt", "exploit", "explore", "truncation", "lineage"]
@@ -81,8 +82,7 @@ def pbt(task: Task | None = None, *, population: int = 8, rounds: int = 10, epoc
     """
     task = task or Task()
     for label, value in (("population", population), ("rounds", rounds), ("epochs_per_round", epochs_per_round)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"Invalid {label}: {value!r} (must be a positive integer)")
+        _checks.positive_int(value, label)
     truncation([], fraction)  # validates fraction before any training
     if not all(c > 0 for c in factors):
         raise ValueError(f"Invalid factors: {factors!r} (must be positive)")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lrcourse import _checks
 from lrcourse.toy.surfaces import Surface
 
 
@@ -42,19 +43,11 @@ class Trajectory:
 
 def check_lr(eta) -> float:
     """Validate a learning rate with torch's wording; return it as a float."""
-    try:
-        value = float(eta)
-    except (TypeError, ValueError):
-        raise ValueError(f"Invalid learning rate: {eta!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"Invalid learning rate: {eta}")
-    return value
+    return _checks.lr(eta)
 
 
 def _check_steps(steps) -> int:
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"Invalid number of steps: {steps!r} (must be a positive integer)")
-    return int(steps)
+    return _checks.positive_int(steps, "number of steps")
 
 
 def _default_bound(surface: Surface) -> float:
