@@ -44,7 +44,7 @@ def test_feedback_shows_the_inputs_and_never_the_hidden_expected_value(tmp_path)
     subs.mkdir()
     submission(ex, subs, "alice", replace=WRONG)
     out = tmp_path / "feedback"
-    result = subprocess.run(CLI + ["01-gradient-descent", str(subs), "--json", "--feedback", str(out)],
+    result = subprocess.run(CLI + ["01-gradient-descent", str(subs), "--json", "--instructor", "--feedback", str(out)],
                             capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert result.returncode == 0, result.stderr
     (grade,) = json.loads(result.stdout)

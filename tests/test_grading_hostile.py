@@ -75,12 +75,23 @@ def test_calls_os_exit(ref, tmp_path):
 @pytest.mark.parametrize("how", [
     "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n",
     "import os, signal\nos.killpg(0, signal.SIGKILL)\n",
-    "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nos.kill(os.getpid(), signal.SIGTERM)\n",
 ])
 def test_kills_its_own_process(ref, tmp_path, how):
     g, cell = graded(ref, tmp_path, "kill", cell=how)
     assert g.total == 10
     assert f"in cell {cell}" in g.error and "killed by SIG" in g.error
+
+
+def test_cannot_signal_the_jails_first_process(ref, tmp_path):
+    """The submission is not the jail's root (where the grader runs as root): its parent, the
+    jail's pid 1, refuses its signals; elsewhere killing pid 1 ends the attempt, as a kill."""
+    how = "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nos.kill(os.getpid(), signal.SIGTERM)\n"
+    g, cell = graded(ref, tmp_path, "killparent", cell=how)
+    assert g.total == 10
+    if os.geteuid() == 0:
+        assert f"cell {cell} raised PermissionError" in g.error
+    else:
+        assert f"in cell {cell}" in g.error and "killed by SIG" in g.error
 
 
 def test_raises_in_the_first_cell(ref, tmp_path):

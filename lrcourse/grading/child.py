@@ -196,24 +196,25 @@ def main() -> None:
     job = os.fdopen(config["job_fd"], "rb")
     os.set_inheritable(config["event_fd"], False)
     os.set_inheritable(config["job_fd"], False)
-    notes = []
     import importlib.util
     spec = importlib.util.spec_from_file_location(
         "lrcourse_jail", os.path.join(os.path.dirname(os.path.abspath(__file__)), "jail.py"))
     jail = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(jail)
+    common = {"processes": config["processes"], "cgroups": [tuple(c) for c in config["cgroups"]],
+              "grader_pid": config["grader_pid"]}
     if config.get("jail"):
         j = config["jail"]
-        notes = jail.enter(j["root"], j["allow"], j["tmp_mb"], j["mem_bytes"],
-                           [config["event_fd"], config["job_fd"]])
+        notes, enforced = jail.enter(j["allow"], config["tmp_mb"], config["mem_bytes"],
+                                     [config["event_fd"], config["job_fd"]], **common)
     else:
-        jail.limit_resources(config["mem_bytes"], config["tmp_mb"])
-        os.chdir(config["work"])
+        notes, enforced = jail.enter_unjailed(config["mem_bytes"], config["tmp_mb"], config["work"],
+                                              **common)
     for d in ("IPYTHONDIR", "MPLCONFIGDIR", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR",
               "JUPYTER_RUNTIME_DIR", "XDG_CACHE_HOME", "XDG_CONFIG_HOME"):
         if os.environ.get(d):
             os.makedirs(os.environ[d], exist_ok=True)
-    report(event="ready", notes=notes)
+    report(event="ready", notes=notes, enforced=enforced)
     sys.modules["otter"] = otter_stub()
     cells = json.loads(job.readline())["cells"]
     shell = make_shell()

@@ -26,7 +26,9 @@ from __future__ import annotations
 import ast
 import io
 import json
+import os
 import re
+import stat
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,21 +87,49 @@ def source_of(cell: dict) -> str:
     return src if isinstance(src, str) else ""
 
 
-def read_notebook(path: Path) -> dict:
-    """A notebook as JSON: an ``.ipynb``, or a ``.zip`` (e.g. otter's export) holding one."""
+def notebook_entry(name: str) -> bool:
+    """Whether a path inside a submission (a zip entry, a file in a folder) is a notebook to
+    grade: ``*.ipynb`` in any case, not macOS Finder's ``__MACOSX/`` or ``._*`` copies, not in
+    Jupyter's ``.ipynb_checkpoints/``."""
+    parts = name.replace("\\", "/").split("/")
+    base, folders = parts[-1], parts[:-1]
+    return (base.lower().endswith(".ipynb") and not base.startswith("._")
+            and "__MACOSX" not in folders and ".ipynb_checkpoints" not in folders)
+
+
+def _is_symlink_entry(info: zipfile.ZipInfo) -> bool:
+    return info.create_system == 3 and stat.S_ISLNK(info.external_attr >> 16)
+
+
+def read_notebook(path: Path, follow_symlinks: bool = True) -> dict:
+    """A notebook as JSON: an ``.ipynb``, or a ``.zip`` (e.g. otter's export) holding one.
+
+    With ``follow_symlinks=False`` (a submission) a symbolic link is refused, not read; a zip
+    entry that is a symbolic link is never read as a notebook.
+    """
     path = Path(path)
-    if path.stat().st_size > MAX_NOTEBOOK_BYTES:
-        raise ValueError(f"{path.name} is larger than {MAX_NOTEBOOK_BYTES >> 20} MB")
-    data = path.read_bytes()
-    if path.suffix == ".zip":
+    flags = os.O_RDONLY | (0 if follow_symlinks else os.O_NOFOLLOW)
+    try:
+        fd = os.open(path, flags)
+    except OSError as e:
+        if not follow_symlinks and path.is_symlink():
+            raise ValueError(f"{path.name} is a symbolic link: not followed") from None
+        raise
+    with os.fdopen(fd, "rb") as f:
+        if os.fstat(f.fileno()).st_size > MAX_NOTEBOOK_BYTES:
+            raise ValueError(f"{path.name} is larger than {MAX_NOTEBOOK_BYTES >> 20} MB")
+        data = f.read(MAX_NOTEBOOK_BYTES + 1)
+    if path.suffix.lower() == ".zip":
         with zipfile.ZipFile(io.BytesIO(data)) as z:
-            names = [i for i in z.infolist() if i.filename.endswith(".ipynb")
-                     and "checkpoint" not in i.filename]
-            if len(names) != 1:
-                raise ValueError(f"{path.name} holds {len(names)} notebooks, expected one")
-            if names[0].file_size > MAX_NOTEBOOK_BYTES:
+            entries = [i for i in z.infolist() if not i.is_dir() and notebook_entry(i.filename)]
+            links = [i for i in entries if _is_symlink_entry(i)]
+            if links:
+                raise ValueError(f"{path.name}: {links[0].filename} is a symbolic link: not followed")
+            if len(entries) != 1:
+                raise ValueError(f"{path.name} holds {len(entries)} notebooks, expected one")
+            if entries[0].file_size > MAX_NOTEBOOK_BYTES:
                 raise ValueError(f"the notebook in {path.name} is too large")
-            with z.open(names[0]) as f:
+            with z.open(entries[0]) as f:
                 data = f.read(MAX_NOTEBOOK_BYTES + 1)
     nb = json.loads(data)
     if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
@@ -208,12 +238,21 @@ def list_exercises(root: Path | None = None) -> list[str]:
 def find_exercise(name_or_path: str | Path, root: Path | None = None) -> Exercise:
     """An exercise set by name (``01-gradient-descent``), folder, or master notebook path."""
     p = Path(name_or_path)
-    if p.is_file() and p.suffix == ".ipynb":
-        return parse_master(p)
+    if p.is_file() and p.suffix.lower() == ".ipynb":
+        return _require_hidden_tests(parse_master(p))
     folder = p if p.is_dir() else exercises_root(root) / str(name_or_path)
     master = folder / "source" / f"{folder.name}.ipynb"
     if not master.is_file():
         known = ", ".join(list_exercises(root)) or "none found"
         raise FileNotFoundError(f"no exercise set {str(name_or_path)!r} (expected {master}); "
                                 f"known sets: {known}")
-    return parse_master(master, folder.name)
+    return _require_hidden_tests(parse_master(master, folder.name))
+
+
+def _require_hidden_tests(ex: Exercise) -> Exercise:
+    """An exercise to grade with must be a master: one with hidden tests (a student notebook
+    has none, and would grade everyone 0 of 0)."""
+    if not ex.cases:
+        raise ValueError(f"{ex.master} has no hidden tests: it is not a master notebook (give the "
+                         f"set's name or folder, or its source/NAME.ipynb)")
+    return ex

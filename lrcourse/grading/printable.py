@@ -12,7 +12,7 @@ does the same. :func:`printable` replaces each such character by a visible escap
   isolates, the BOM), which can make a table show something other than what it holds.
 
 Everything else, letters of any script included, is kept. The result is always encodable as
-UTF-8 and holds no line break. Standard library only.
+UTF-8 and holds no line break (unless asked to keep some). Standard library only.
 """
 from __future__ import annotations
 
@@ -38,9 +38,10 @@ def _unsafe(ch: str) -> bool:
     return ch in _INVISIBLE or unicodedata.category(ch) in ("Cc", "Cs")
 
 
-def printable(text, limit: int | None = None) -> str:
+def printable(text, limit: int | None = None, keep: str = "") -> str:
     """``text`` (any object: ``str()`` of it) with control characters, surrogates and invisible
-    reordering characters escaped; cut to ``limit`` characters (before escaping) with ``…``."""
+    reordering characters escaped; cut to ``limit`` characters (before escaping) with ``…``.
+    Characters in ``keep`` (e.g. ``"\\n\\t"`` for a notebook's printed output) stay as they are."""
     if text is None:
         return ""
     if isinstance(text, bytes):
@@ -56,7 +57,7 @@ def printable(text, limit: int | None = None) -> str:
     if text.isprintable() and text.isascii():
         out = text
     else:
-        out = "".join(_escape(ch) if _unsafe(ch) else ch for ch in text)
+        out = "".join(_escape(ch) if _unsafe(ch) and ch not in keep else ch for ch in text)
     return out + "…" if cut else out
 
 

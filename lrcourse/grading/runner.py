@@ -1,7 +1,7 @@
 """Run one notebook's cells in a child process under time limits, and collect its answers.
 
 The trusted side of the grader. For each attempt it starts :mod:`lrcourse.grading.child` in its
-own session — inside the jail (:mod:`lrcourse.grading.jail`, via ``unshare``) where the machine
+own session — inside the jail (:mod:`lrcourse.grading.jail`) where the machine
 allows it — feeds it the code cells, then the test inputs, and reads back events: cell started,
 cell ended (with its error), answer. It enforces a per-cell, a per-answer and a total wall-clock
 limit by SIGKILL on the child's whole process group (a loop that ignores SIGINT/SIGTERM still
@@ -29,15 +29,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import jail as _jail
+
 CHILD = Path(__file__).with_name("child.py")
-UNSHARE = ["unshare", "--user", "--map-root-user", "--mount", "--net", "--pid", "--fork",
-           "--kill-child", "--ipc", "--uts", "--propagation", "private"]
 JAIL_HOME = "/tmp/home"
 MAX_EVENTS = 100_000  # messages per attempt: a few per cell and per test are expected
 
 
 class SandboxUnavailable(RuntimeError):
-    """The jail is required but this machine cannot provide it (no unshare / user namespaces)."""
+    """The jail is required but this machine cannot provide it (no user namespaces)."""
 
 
 @dataclass
@@ -50,7 +50,8 @@ class Limits:
     startup: float = 30.0     # interpreter and jail start-up
     output_kept: int = 8192   # bytes of printed output kept for the report
     events: int = 32 << 20    # bytes of answers a child may send
-    memory: int = 4 << 30     # address-space limit of the child
+    memory: int = 4 << 30     # address-space limit of each process, and (cgroup) of all together
+    processes: int = 256      # processes and threads of the submission (RLIMIT_NPROC, pids.max)
     tmp_mb: int = 256         # the child's /tmp (work folder and HOME)
     sandbox: bool | None = True  # True: require the jail; None: use it if available; False: off
 
@@ -65,6 +66,7 @@ class Attempt:
     out_of_time: bool = False
     output: bytearray = field(default_factory=bytearray)
     output_bytes: int = 0
+    enforced: list = field(default_factory=list)
 
 
 @dataclass
@@ -79,6 +81,7 @@ class Run:
     output_truncated: bool
     sandbox: str
     seconds: float
+    enforced: list = field(default_factory=list)  # the limits in force, as the child found them
 
 
 def _jail_env(home: str, tmp: str) -> dict:
@@ -104,8 +107,8 @@ def _allowed_paths() -> list[str]:
 @functools.lru_cache(maxsize=None)
 def sandbox_status() -> str:
     """'jail' if the namespace jail works on this machine, else 'none: <why>'."""
-    if not shutil.which("unshare"):
-        return "none: the unshare command is not installed"
+    if not os.path.exists("/proc/self/ns/user"):
+        return "none: this kernel has no user namespaces"
     attempt = _attempt([], [], False, Limits(total=30), time.monotonic() + 30, jail=True)
     if attempt.failure:
         why = (attempt.failure + " " + attempt.output.decode(errors="replace")[-300:]).strip()
@@ -138,32 +141,43 @@ def _write_job(fd: int, first: bytes, second: dict, go: threading.Event) -> None
         pass
 
 
+_cgroup_count = [0]
+
+
 def _attempt(cells, cases, reference, limits: Limits, deadline: float, jail: bool) -> Attempt:
     att = Attempt()
+    _cgroup_count[0] += 1
+    name = f"lrcourse-grade-{os.getpid()}-{threading.get_ident() % 10**6}-{_cgroup_count[0]}"
+    cgroups = _jail.make_cgroups(name, limits.processes, limits.memory)
+    groups = [d for d, _ in cgroups]
     job_r, job_w = os.pipe()
     ev_r, ev_w = os.pipe()
     out_r, out_w = os.pipe()
-    stage = tempfile.mkdtemp(prefix="lrcourse-grade-")
-    config = {"event_fd": ev_w, "job_fd": job_r, "reference": reference}
-    if jail:
-        config["jail"] = {"root": stage, "allow": _allowed_paths(), "tmp_mb": limits.tmp_mb,
-                          "mem_bytes": limits.memory}
+    config = {"event_fd": ev_w, "job_fd": job_r, "reference": reference, "mem_bytes": limits.memory,
+              "tmp_mb": limits.tmp_mb, "processes": limits.processes, "grader_pid": os.getpid(),
+              "cgroups": cgroups}
+    stage = None
+    if jail:  # no folder on the host: the root is built inside the jail's own mount namespace
+        config["jail"] = {"allow": _allowed_paths()}
         env = _jail_env(JAIL_HOME, "/tmp")
-        cmd = UNSHARE + [sys.executable, "-I", str(CHILD), json.dumps(config)]
     else:
+        stage = tempfile.mkdtemp(prefix="lrcourse-grade-")
         for sub in ("work", "home", "tmp"):
             os.makedirs(os.path.join(stage, sub))
-        config.update(work=os.path.join(stage, "work"), mem_bytes=limits.memory, tmp_mb=limits.tmp_mb)
+        config["work"] = os.path.join(stage, "work")
         env = _jail_env(os.path.join(stage, "home"), os.path.join(stage, "tmp"))
-        cmd = [sys.executable, "-I", str(CHILD), json.dumps(config)]
+    cmd = [sys.executable, "-I", str(CHILD), json.dumps(config)]
     go, second = threading.Event(), {}
     try:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
-                                pass_fds=(job_r, ev_w), start_new_session=True, env=env, cwd=stage)
+                                pass_fds=(job_r, ev_w), start_new_session=True, env=env,
+                                cwd=stage or "/")
     except OSError as e:
         for fd in (job_r, job_w, ev_r, ev_w, out_r, out_w):
             os.close(fd)
-        shutil.rmtree(stage, ignore_errors=True)
+        if stage:
+            shutil.rmtree(stage, ignore_errors=True)
+        _jail.remove_cgroups(groups)
         att.failure = f"could not start the grading process: {e}"
         return att
     for fd in (job_r, ev_w, out_w):
@@ -180,7 +194,9 @@ def _attempt(cells, cases, reference, limits: Limits, deadline: float, jail: boo
         for fd in (ev_r, out_r):
             os.close(fd)
         writer.join(timeout=5)
-        shutil.rmtree(stage, ignore_errors=True)
+        if stage:
+            shutil.rmtree(stage, ignore_errors=True)
+        _jail.remove_cgroups(groups)
     return att
 
 
@@ -268,6 +284,7 @@ def _event(line: bytes, state: dict, known: dict, att: Attempt) -> bool:
     kind = ev.get("event")
     if kind == "ready":
         att.notes = [str(n) for n in ev.get("notes", [])][:10] if isinstance(ev.get("notes"), list) else []
+        att.enforced = [str(n) for n in ev.get("enforced", [])][:20] if isinstance(ev.get("enforced"), list) else []
         state["phase"] = "cells"
     elif kind == "cell" and ev.get("cell") in known["cells"]:
         state["cell"] = ev["cell"]
@@ -327,7 +344,7 @@ def run_notebook(cells: list, cases: list, *, reference: bool = False,
                                  "an untrusted notebook without it (Limits(sandbox=False) to force)")
     jail = status == "jail"
     answers, errors, skipped, skipped_cases = {}, [], [], set()
-    output, output_bytes, cell_errors, notes = bytearray(), 0, {}, []
+    output, output_bytes, cell_errors, notes, enforced = bytearray(), 0, {}, [], []
     for _ in range(len(cells) + len(cases) + 1):
         att = _attempt([c for c in cells if c[0] not in skipped],
                        [c for c in cases if c["id"] not in skipped_cases],
@@ -336,6 +353,7 @@ def run_notebook(cells: list, cases: list, *, reference: bool = False,
         for i, e in att.cell_errors.items():
             cell_errors.setdefault(i, e)
         notes += [n for n in att.notes if n not in notes]
+        enforced = att.enforced or enforced
         if not output:
             output = att.output
         output_bytes += att.output_bytes
@@ -355,4 +373,4 @@ def run_notebook(cells: list, cases: list, *, reference: bool = False,
     return Run(answers=answers, errors=errors, skipped_cells=skipped,
                output=bytes(output).decode("utf-8", errors="replace"), output_bytes=output_bytes,
                output_truncated=output_bytes > len(output), sandbox=sandbox,
-               seconds=time.monotonic() - start)
+               seconds=time.monotonic() - start, enforced=enforced)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .compare import mismatch
 from .exercise import Exercise, code_cells, read_notebook
+from .printable import printable
 from .runner import Limits, SandboxUnavailable, run_notebook
 
 
@@ -53,9 +54,27 @@ class Grade:
     def error(self) -> str | None:
         return "; ".join(self.errors) if self.errors else None
 
-    def to_json(self) -> dict:
+    def __post_init__(self):
+        """Every string a submission controls, made printable (no control characters, no
+        surrogates: see :mod:`.printable`), whatever prints or writes it later."""
+        self.submission = printable(self.submission)
+        self.errors = [printable(e) for e in self.errors]
+        self.output = printable(self.output, keep="\n\t")
+        for c in self.cases:
+            c.message = None if c.message is None else printable(c.message)
+            c.feedback = None if c.feedback is None else printable(c.feedback)
+
+    def to_json(self, instructor: bool = False) -> dict:
+        """As JSON data. Each case's ``message`` is the student-facing reason (no hidden
+        expected value); with ``instructor`` it is the full one, and ``feedback`` is kept."""
         d = asdict(self)
         d["error"] = self.error
+        for c in d["cases"]:
+            feedback = c.pop("feedback")
+            if instructor:
+                c["feedback"] = feedback
+            else:
+                c["message"] = feedback
         return d
 
 
@@ -122,7 +141,7 @@ def grade_submission(ref: Reference, path: Path, limits: Limits | None = None) -
     cases = [{"id": c.id, "func": c.func, "args": ref.inputs[c.id]["args"],
               "kwargs": ref.inputs[c.id]["kwargs"]} for c in ex.cases]
     try:
-        cells = code_cells(read_notebook(path))
+        cells = code_cells(read_notebook(path, follow_symlinks=False))
     except Exception as e:  # noqa: BLE001 — unreadable, not JSON, nested 10⁵ deep, a bad zip …
         results, questions = score(ref, {})
         return Grade(str(path), 0.0, ex.possible, questions, results,
