@@ -64,3 +64,19 @@ def built_site(tmp_path_factory):
     (out / "build.log").write_text(result.stdout + result.stderr)
     assert result.returncode == 0, f"book build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
     return out / "_build" / "html"
+
+
+@pytest.fixture(scope="session")
+def blobs64():
+    """The seed articles' make_blobs problem in float64 (for oracle comparisons)."""
+    from lrcourse import data
+
+    return data.blobs(0, dtype=torch.float64)
+
+
+@pytest.fixture(scope="session")
+def blobs32():
+    """The seed articles' make_blobs problem in float32 (as the chapters train it)."""
+    from lrcourse import data
+
+    return data.blobs(0)

@@ -115,18 +115,19 @@ def test_mnist1d_is_generated_locally_cached_and_leaves_global_rng_alone(tmp_pat
 @pytest.mark.parametrize(
     "call",
     [
-        lambda: data.load("cifar"),
-        lambda: data.blobs(-1),
-        lambda: data.blobs(1.5),
-        lambda: data.blobs(0, dtype=torch.int64),
-        lambda: data.blobs(0, val_size=0.6, test_size=0.4),
-        lambda: data.blobs(0, val_size=-0.1),
-        lambda: data.blobs(0, centers=1),
-        lambda: data.blobs(0, cluster_std=0),
-        lambda: data.digits(0, test_size=1.0),
-        lambda: data.mnist1d(0, val_size=1.2),
+        (lambda: data.load("cifar"), "cifar"),
+        (lambda: data.blobs(-1), "seed"),
+        (lambda: data.blobs(1.5), "seed"),
+        (lambda: data.blobs(0, dtype=torch.int64), "dtype"),
+        (lambda: data.blobs(0, val_size=0.6, test_size=0.4), "val_size"),
+        (lambda: data.blobs(0, val_size=-0.1), "val_size"),
+        (lambda: data.blobs(0, centers=1), "centers"),
+        (lambda: data.blobs(0, cluster_std=0), "cluster_std"),
+        (lambda: data.digits(0, test_size=1.0), "test_size"),
+        (lambda: data.mnist1d(0, val_size=1.2), "val_size"),
     ],
 )
 def test_invalid_arguments_raise_value_error(call):
-    with pytest.raises(ValueError):
+    call, names = call
+    with pytest.raises(ValueError, match=names):
         call()

@@ -111,7 +111,7 @@ def test_race_and_frame():
     frame = race_frame(rb, result)
     png = BlitRenderer(frame).png(1e-2)
     assert png[:4] == b"\x89PNG"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="optimizer"):
         race(rb, {}, grid)
 
 

@@ -16,16 +16,6 @@ from lrcourse.training.models import mlp
 from lrcourse._runtime import show_progress
 
 
-@pytest.fixture(scope="module")
-def blobs64():
-    return data.blobs(0, dtype=torch.float64)
-
-
-@pytest.fixture(scope="module")
-def blobs32():
-    return data.blobs(0)
-
-
 # ---------------------------------------------------------------------------------------------
 # building blocks
 
@@ -48,7 +38,7 @@ def test_mlp_is_torch_default_init_under_manual_seed_and_keeps_global_rng():
 
 @pytest.mark.parametrize("sizes", [(2,), (2, 0, 3), (2, 50.0, 3), "abc", 5])
 def test_mlp_rejects_bad_sizes(sizes):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="Invalid sizes"):
         mlp(sizes)
 
 
@@ -242,10 +232,11 @@ def test_threads_are_restored_and_progress_auto_is_off_in_tests(blobs32):
     ],
 )
 def test_invalid_arguments_raise_value_error(blobs32, kwargs):
+    name = {"threads": "number of threads"}.get(next(iter(kwargs)), next(iter(kwargs)))
     model = mlp((2, 50, 3), seed=0)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     args = {"epochs": 1, "batch_size": 50, "progress": False} | kwargs
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=f"Invalid {name}"):
         train(model, opt, blobs32, **args)
 
 
@@ -274,3 +265,23 @@ def test_train_drives_our_reduce_on_plateau_like_torchs():
         runs.append(train(model, opt, ds, epochs=12, batch_size=50, scheduler=sched, seed=0, progress=False))
     assert runs[0].lr == runs[1].lr
     assert min(runs[1].lr) < 0.5  # the plateau rule did fire
+
+
+def test_reduce_on_plateau_is_fed_the_hold_out_loss(blobs32):
+    """train() must step ReduceLROnPlateau with each epoch's hold-out loss, not the training
+    loss: a scheduler that records what it is given sees History.val_loss, epoch by epoch."""
+    from lrcourse.schedules.plateau import ReduceLROnPlateau
+
+    seen = []
+
+    class Recording(ReduceLROnPlateau):
+        def step(self, metrics, epoch=None):
+            seen.append(float(metrics))
+            super().step(metrics)
+
+    model = mlp((2, 50, 3), seed=0)
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    hist = train(model, opt, blobs32, epochs=6, batch_size=50, progress=False,
+                 scheduler=Recording(opt, patience=0, factor=0.5))
+    assert seen == hist.val_loss
+    assert seen != hist.train_loss  # the two differ, so feeding the wrong one would be caught
