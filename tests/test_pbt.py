@@ -99,12 +99,12 @@ def test_no_exploit_is_independent_fixed_eta_runs():
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_pbt_beats_its_initial_members(seed):
     """Same initial η's, θ_0's and batch orders, same 80 epochs. Asserted: PBT's best final
-    hold-out loss is below the worst fixed-η member's (any working PBT does this) and at most
-    the best fixed-η member's — measured true for seeds 0–3 on this task, not a law."""
+    hold-out loss is finite and at most the best fixed-η member's — measured true for seeds
+    0–3 on this task, not a law."""
     with_pbt = pbt.pbt(TASK, population=8, rounds=10, seed=seed)
     fixed = pbt.pbt(TASK, population=8, rounds=10, seed=seed, fraction=0.0)
     np.testing.assert_array_equal(with_pbt.etas[0], fixed.etas[0])
-    assert with_pbt.scores[-1].min() < fixed.scores[-1].max()
+    assert np.isfinite(with_pbt.scores[-1].min())
     assert with_pbt.scores[-1].min() <= fixed.scores[-1].min()
 
 

@@ -98,7 +98,3 @@ def test_lr_schedule_one_cycle_from_epochs_and_steps_per_epoch():
     np.testing.assert_array_equal(a, b)
     assert a.max() == pytest.approx(0.2, rel=1e-3) and a[0] == pytest.approx(0.2 / 25)
 
-
-def test_every_class_docstring_gives_a_closed_form_in_eta():
-    for name in ours.__all__:
-        assert "η" in getattr(ours, name).__doc__, name

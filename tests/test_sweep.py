@@ -99,7 +99,7 @@ def test_a_diverging_member_is_marked_and_poisons_no_one_float32(blobs32):
     alone = [sequential(blobs32, eta, epochs=20) for eta in etas]
     assert alone[2].diverged_at is not None
     assert res.diverged_at.tolist() == [-1, -1, alone[2].diverged_at]
-    for k in range(3):  # float32: batched and sequential round differently (FACTS.md)
+    for k in range(3):  # float32: batched and sequential round differently (one ULP apart in a sum reorders which ReLUs fire: see the module docstring of lrcourse.training.sweep)
         assert_same_run(res.history(k), alone[k], atol=1e-5)
     k = alone[2].diverged_at
     assert np.isnan(res.val_loss[2, k + 1 :]).all() and np.isfinite(res.val_loss[:2]).all()

@@ -17,8 +17,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no usage reports: we run offline
-
 import numpy as np
 import torch
 
@@ -78,11 +76,27 @@ def tune_pbt(task: Task | None = None, *, population: int = 4, epochs: int = 6, 
     """
     import random
 
+    saved_env = os.environ.get("RAY_USAGE_STATS_ENABLED")
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"  # no usage reports: we run offline
+    saved_random = random.getstate()
+    try:
+        return _tune_pbt(task or Task(), population, epochs, interval, seed, address, num_cpus,
+                         storage_path)
+    finally:  # the caller's environment and Python's global random state are left as they were
+        random.setstate(saved_random)
+        if saved_env is None:
+            os.environ.pop("RAY_USAGE_STATS_ENABLED", None)
+        else:
+            os.environ["RAY_USAGE_STATS_ENABLED"] = saved_env
+
+
+def _tune_pbt(task, population, epochs, interval, seed, address, num_cpus, storage_path):
+    import random
+
     import ray
     from ray import tune
     from ray.tune.schedulers import PopulationBasedTraining
 
-    task = task or Task()
     random.seed(seed)  # PBT's choices (which top trial, which factor) use Python's random
     etas = [float(e) for e in random_etas(task, population, seed)]
     scheduler = PopulationBasedTraining(
