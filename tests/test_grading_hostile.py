@@ -348,3 +348,20 @@ def test_forging_and_flooding_the_grader_messages_gains_nothing(ref, tmp_path):
     assert g.questions["q1"]["score"] == 0
     assert g.total <= 8
     assert f"in cell {cell}" in g.error
+
+
+def test_shell_escapes_in_an_answer_cell_run_and_the_cell_goes_on(ref, tmp_path):
+    """``!cmd`` gets a terminal (a private devpts) as in Jupyter; the rest of the cell runs."""
+    sols = solutions(ref.exercise)
+    replace = {"gd_step": "!echo shell-says-hi\n" + sols["gd_step"]}
+    g, _ = graded(ref, tmp_path, "bang", replace=replace)
+    assert not g.errors, g.errors
+    assert g.total == 10 and "shell-says-hi" in g.output
+
+
+def test_the_limits_in_force_are_reported(ref, tmp_path):
+    g, _ = graded(ref, tmp_path, "limits")
+    assert any(e.startswith("keyring:") for e in g.enforced)
+    assert any(e.startswith("system calls: seccomp") for e in g.enforced) or os.uname().machine != "x86_64"
+    if os.geteuid() == 0:  # the submission is host uid JAIL_HOST_ID, so RLIMIT_NPROC counts
+        assert any(e.startswith("processes: RLIMIT_NPROC") for e in g.enforced), g.enforced

@@ -188,3 +188,40 @@ def test_printable_keeps_ordinary_text_and_cuts_long_text():
     assert printable("x" * 10, limit=4) == "xxxx…"
     assert printable(None) == "" and printable(3.5) == "3.5"
     assert printable_data({"a\n": ["\x1b", 1, None]}) == {"a\\n": ["\\x1b", 1, None]}
+
+
+# --- which files of a submissions folder are graded ---------------------------------------
+
+@pytest.mark.parametrize("name, graded", [
+    ("alice.ipynb", True), ("Alice.IPYNB", True), ("sub/gd-checkpoint-final.ipynb", True),
+    ("._alice.ipynb", False), ("__MACOSX/._alice.ipynb", False), ("__MACOSX/alice.ipynb", False),
+    (".ipynb_checkpoints/alice-checkpoint.ipynb", False), ("alice.py", False),
+])
+def test_notebook_entries(name, graded):
+    from lrcourse.grading.exercise import notebook_entry
+    assert notebook_entry(name) is graded
+
+
+def test_a_folder_walk_lists_links_without_following_them(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "Alice.IPYNB").write_text("{}")
+    (tmp_path / "in" / "Carol.ZIP").write_text("")
+    (tmp_path / "in" / "notes.txt").write_text("")
+    (tmp_path / "in" / ".ipynb_checkpoints").mkdir()
+    (tmp_path / "in" / ".ipynb_checkpoints" / "Alice-checkpoint.ipynb").write_text("{}")
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "secret.ipynb").write_text("{}")
+    (tmp_path / "in" / "linked-folder").symlink_to(tmp_path / "outside")
+    (tmp_path / "in" / "link.ipynb").symlink_to(tmp_path / "outside" / "secret.ipynb")
+    found = [p.name for p in cli.submissions([str(tmp_path / "in")])]
+    assert found == ["Alice.IPYNB", "Carol.ZIP", "link.ipynb", "linked-folder"]
+    assert "secret.ipynb" not in found
+
+
+def test_a_submission_that_is_a_link_is_not_read(tmp_path):
+    real = tmp_path / "real.ipynb"
+    real.write_text(json.dumps({"cells": []}))
+    (tmp_path / "link.ipynb").symlink_to(real)
+    assert read_notebook(tmp_path / "link.ipynb") == {"cells": []}  # masters may be links
+    with pytest.raises(ValueError, match="symbolic link: not followed"):
+        read_notebook(tmp_path / "link.ipynb", follow_symlinks=False)

@@ -49,6 +49,7 @@ class Grade:
     output_truncated: bool = False
     sandbox: str = ""
     seconds: float = 0.0
+    enforced: list = field(default_factory=list)  # the jail's limits in force (see jail.enter)
 
     @property
     def error(self) -> str | None:
@@ -158,7 +159,7 @@ def grade_submission(ref: Reference, path: Path, limits: Limits | None = None) -
     return Grade(submission=str(path), total=sum(r.score for r in results), possible=ex.possible,
                  questions=questions, cases=results, errors=run.errors, output=run.output,
                  output_bytes=run.output_bytes, output_truncated=run.output_truncated,
-                 sandbox=run.sandbox, seconds=round(run.seconds, 3))
+                 sandbox=run.sandbox, seconds=round(run.seconds, 3), enforced=run.enforced)
 
 
 def grade(ex: Exercise, paths: list[Path], limits: Limits | None = None,
