@@ -20,7 +20,7 @@ _EXPORTS = {
     "scratch.autograd": ["Value"],
     "scratch.nn": ["MLP", "SoftmaxCrossEntropy", "sgd_step"],
     "scratch.weights": ["WeightTrace", "dead_relu_fraction", "trace_gd"],
-    "choosing.early_stopping": ["SplitCurves", "sweep_splits", "best_epoch", "at_epoch", "epoch_at_progress"],
+    "choosing.early_stopping": ["best_epoch", "at_epoch", "epoch_at_progress"],
     "choosing.noise": ["GradientNoise", "flat_grad", "per_example_grads", "gradient_noise", "noise_scale"],
     "choosing.hessian": ["hvp", "top_eigenvalue", "TopEigen", "track_sharpness", "SharpnessRun"],
     # optimizers
@@ -31,7 +31,7 @@ _EXPORTS = {
     "training.loop": ["History", "train", "epoch_orders"],
     "training.models": ["mlp"],
     "training.metrics": ["macro_auc", "accuracy"],
-    "training.sweep": ["SweepResult", "sweep_lr"],
+    "training.sweep": ["SweepResult", "sweep_lr", "SplitCurves", "sweep_splits"],
     # optimizers on toy surfaces and real tasks
     "optim.unit_step": ["UnitStep"],
     "toy.race": ["race", "trajectories", "best_eta"],

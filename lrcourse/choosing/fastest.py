@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from lrcourse import _checks
+from lrcourse.choosing.early_stopping import patience_stop
 from lrcourse.training.sweep import SweepResult, sweep_lr
 from lrcourse.training.models import mlp
 from lrcourse.training.loop import train
@@ -50,18 +51,6 @@ def summed_squared_error(logits: torch.Tensor, y: torch.Tensor) -> float:
     return float(((p - F.one_hot(y, logits.shape[-1]).double()) ** 2).sum())
 
 
-def _check_grid(etas) -> np.ndarray:
-    if np.ndim(etas) != 1 or len(etas) == 0:
-        raise ValueError(f"Invalid learning rates: {etas!r} (need a non-empty 1-D sequence)")
-    return np.array([_checks.lr(e) for e in etas], dtype=np.float64)
-
-
-def _check_int(label, value, low) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"Invalid {label}: {value!r} (must be an integer ≥ {low})")
-    return int(value)
-
-
 def one_epoch_sse(etas, data, *, seed: int = 0, batch_size: int = 50, sizes=None) -> np.ndarray:
     """Step 1: SSE on the training set after one epoch of SGD at each η in ``etas``.
 
@@ -69,7 +58,7 @@ def one_epoch_sse(etas, data, *, seed: int = 0, batch_size: int = 50, sizes=None
     runs share θ_0 and batches); ``sizes`` defaults to (n_features, 50, n_classes).
     Returns one SSE per η (+∞ for a run whose loss or outputs became NaN/inf).
     """
-    grid = _check_grid(etas)
+    grid = _checks.etas(etas)
     batch_size = _checks.positive_int(batch_size, "batch_size")
     sizes = _checks.sizes((data.n_features, 50, data.n_classes) if sizes is None else sizes)
     out = np.empty(len(grid))
@@ -99,23 +88,16 @@ class EarlyStop:
 def early_stop(val_acc, patience: int) -> EarlyStop:
     """Train epoch by epoch; stop after ``patience`` epochs with no new best (a strict gain).
 
-    A NaN entry means the run diverged there: it stops at the epoch before."""
-    patience = _check_int("patience", patience, 1)
+    The package's one patience rule (:func:`lrcourse.choosing.early_stopping.patience_stop`)
+    on a hold-out accuracy curve: a NaN entry means the run diverged there, and it stops at
+    the epoch before. Where no epoch is finite, ``best_epoch`` and ``stop_epoch`` are −1 and
+    ``best`` is NaN."""
+    patience = _checks.positive_int(patience, "patience")
     acc = np.asarray(val_acc, dtype=np.float64)
     if acc.ndim != 1 or len(acc) == 0:
-        raise ValueError("val_acc must be a non-empty 1-D curve")
-    best, best_epoch, last = -math.inf, -1, len(acc) - 1
-    for t, a in enumerate(acc):
-        if not math.isfinite(a):
-            last = max(t - 1, 0)
-            break
-        if a > best:
-            best, best_epoch = float(a), t
-        elif t - best_epoch >= patience:
-            return EarlyStop(best_epoch, t, best, True)
-    if best_epoch < 0:
-        return EarlyStop(0, last, math.nan, False)
-    return EarlyStop(best_epoch, last, best, False)
+        raise ValueError(f"Invalid val_acc: shape {acc.shape} (need a non-empty 1-D curve)")
+    best, stop, stopped = (int(x) for x in patience_stop(acc, patience, mode="max"))
+    return EarlyStop(best, stop, float(acc[best]) if best >= 0 else math.nan, bool(stopped))
 
 
 @dataclass(frozen=True)
@@ -176,15 +158,15 @@ def fastest_lr(
     ``etas``: step 1's log grid. Step 2 tries η_0 / factor^k for k = 0 … max_steps − 1 with
     at most ``epochs`` epochs each and early stopping after ``patience`` epochs.
     """
-    grid = _check_grid(etas)
-    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not factor > 1 or not math.isfinite(factor):
+    grid = _checks.etas(etas)
+    if _checks.positive_float(factor, "factor") <= 1:
         raise ValueError(f"Invalid factor: {factor!r} (must be > 1)")
-    max_steps = _check_int("max_steps", max_steps, 2)
+    if _checks.positive_int(max_steps, "max_steps") < 2:
+        raise ValueError(f"Invalid max_steps: {max_steps!r} (must be an integer ≥ 2)")
     epochs = _checks.positive_int(epochs, "epochs")
     batch_size = _checks.positive_int(batch_size, "batch_size")
-    patience = _check_int("patience", patience, 1)
-    if not (isinstance(min_delta, (int, float)) and math.isfinite(min_delta) and min_delta >= 0):
-        raise ValueError(f"Invalid min_delta: {min_delta!r} (must be ≥ 0)")
+    patience = _checks.positive_int(patience, "patience")
+    min_delta = _checks.lr(min_delta, "min_delta")  # a finite number ≥ 0
 
     sse = one_epoch_sse(grid, data, seed=seed, batch_size=batch_size, sizes=sizes)
     if not np.isfinite(sse).any():

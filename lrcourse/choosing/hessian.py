@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from lrcourse import _checks
+from lrcourse.training.engine import ACTIVATIONS, forward, member_losses
 
 
 __all__ = ["hvp", "top_eigenvalue", "TopEigen", "track_sharpness", "SharpnessRun"]
@@ -81,18 +82,6 @@ def _as_direction(v, params) -> tuple[list[torch.Tensor], bool]:
     ):
         raise ValueError("Invalid direction: its tensors must have the parameters' shapes")
     return [x.detach().to(p.dtype) for x, p in zip(v, params)], False
-
-
-def _check_int(label, value, low) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"Invalid {label}: {value!r} (must be an integer ≥ {low})")
-    return int(value)
-
-
-def _check_tol(tol) -> float:
-    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not math.isfinite(tol) or tol < 0:
-        raise ValueError(f"Invalid tolerance: {tol!r} (must be a finite number ≥ 0)")
-    return float(tol)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -224,11 +213,11 @@ def top_eigenvalue(
     """
     loss_fn = _check_loss_fn(loss_fn)
     params = _as_params(params)
-    iters = _check_int("iters", iters, 1)
-    tol = _check_tol(tol)
-    seed = _check_int("seed", seed, 0)
+    iters = _checks.positive_int(iters, "iters")
+    tol = _checks.lr(tol, "tolerance")  # a finite number ≥ 0
+    seed = _checks.seed(seed)
     if members is not None:
-        members = _check_int("members", members, 1)
+        members = _checks.positive_int(members, "members")
         if any(p.dim() == 0 or p.shape[0] != members for p in params):
             raise ValueError(f"Invalid members: {members} (every parameter's first axis must be {members})")
     dot = _member_dot(members)
@@ -268,7 +257,6 @@ def top_eigenvalue(
 # ---------------------------------------------------------------------------------------------
 # sharpness along full-batch gradient descent, K learning rates at once
 
-ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu}
 LOSSES = ("mse", "cross_entropy")
 
 
@@ -310,20 +298,11 @@ def _stacked_mlp(sizes, members, seed, dtype):
 
 
 def _stacked_loss(params, X, y, activation, loss):
-    """Per-member losses (K,): MSE L = (1/2n)·Σ_i ‖f(x_i) − e_{y_i}‖² or mean cross-entropy.
-    Features are kept feature-major, a_l of shape (K, d_l, n)."""
+    """Per-member losses (K,) of the batched engine's forward pass on all of (X, y) (feature-
+    major, a_l of shape (K, d_l, n)): MSE L = (1/2n)·Σ_i ‖f(x_i) − e_{y_i}‖² or mean cross-entropy."""
     depth = len(params) // 2
-    weights, biases = params[:depth], params[depth:]
-    a = X.T.expand(weights[0].shape[0], -1, -1)
-    for i, (W, b) in enumerate(zip(weights, biases)):
-        z = torch.baddbmm(b, W, a)
-        a = ACTIVATIONS[activation](z) if i < depth - 1 else z
-    n = X.shape[0]
-    if loss == "mse":
-        target = torch.nn.functional.one_hot(y, a.shape[1]).T.to(a.dtype)
-        return 0.5 * ((a - target) ** 2).sum((1, 2)) / n
-    logp = torch.log_softmax(a, 1)
-    return -logp.gather(1, y.expand(a.shape[0], 1, -1)).sum((1, 2)) / n
+    logits = forward(params[:depth], params[depth:], X.T, activation=activation)
+    return member_losses(logits, y, loss)
 
 
 def track_sharpness(
@@ -351,22 +330,19 @@ def track_sharpness(
     """
     from lrcourse._runtime import progress_bar, show_progress
 
-    eta_values = np.array([_checks.lr(e) for e in np.ravel(np.asarray(etas, dtype=object))], dtype=np.float64)
-    if eta_values.size == 0:
-        raise ValueError("Invalid learning rates: [] (need at least one)")
+    eta_values = _checks.etas(np.ravel(np.asarray(etas, dtype=object)))
     sizes = _checks.sizes(sizes)
-    steps = _check_int("steps", steps, 1)
-    every = _check_int("every", every, 1)
-    power_iters = _check_int("power_iters", power_iters, 1)
-    final_iters = _check_int("final_iters", final_iters, 1)
-    tol = _check_tol(tol)
-    seed = _check_int("seed", seed, 0)
+    steps = _checks.positive_int(steps, "steps")
+    every = _checks.positive_int(every, "every")
+    power_iters = _checks.positive_int(power_iters, "power_iters")
+    final_iters = _checks.positive_int(final_iters, "final_iters")
+    tol = _checks.lr(tol, "tolerance")  # a finite number ≥ 0
+    seed = _checks.seed(seed)
     if activation not in ACTIVATIONS:
         raise ValueError(f"Invalid activation: {activation!r} (choose one of {', '.join(ACTIVATIONS)})")
     if loss not in LOSSES:
         raise ValueError(f"Invalid loss: {loss!r} (choose one of {', '.join(LOSSES)})")
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise ValueError(f"Invalid dtype: {dtype!r} (must be a floating torch dtype)")
+    dtype = _checks.float_dtype(dtype)
     if not isinstance(X, torch.Tensor) or X.dim() != 2 or X.shape[1] != sizes[0]:
         raise ValueError(f"Invalid X: need an (n, {sizes[0]}) tensor")
     if not isinstance(y, torch.Tensor) or y.shape != (X.shape[0],) or y.dtype != torch.int64:

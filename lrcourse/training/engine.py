@@ -1,0 +1,282 @@
+"""K MLPs trained as one computation: the batched engine behind every sweep.
+
+K copies of an MLP keep their parameters stacked, W_l of shape (K, d_out, d_in) and b_l of
+shape (K, d_out, 1), and every activation is kept **feature-major**, a_l of shape (K, d_l, B):
+
+    z_l = W_l·a_{l−1} + b_l,    a_l = max(z_l, 0) (or tanh),    logits z_L.
+
+Feature-major makes the softmax over a few classes and the small ``bmm``s several times
+faster on a CPU than the batch-major (K, B, d) layout. Where the K members read the same
+inputs (one seed's batch, or an evaluation split), the first layer is one matrix product
+(K·d_1, d_0)·(d_0, B) instead of K small ones; members of different seeds read their own
+seed's batch, one product per seed.
+
+The backward pass of the mean cross-entropy L_k of each member's batch is written out by
+hand (faster than autograd here; p = softmax(z_L), one-hot targets Y):
+
+    ∂L/∂z_L = (p − Y)/B,   ∂L/∂W_l = ∂L/∂z_l·a_{l−1}ᵀ,   ∂L/∂b_l = Σ_batch ∂L/∂z_l,
+    ∂L/∂z_{l−1} = (W_lᵀ·∂L/∂z_l) ⊙ [a_{l−1} > 0]          (autograd's ReLU rule).
+
+Used by :func:`lrcourse.training.sweep.sweep_lr` and ``sweep_splits`` (plain SGD, with
+:meth:`StackedMLP.sgd_step`), :func:`lrcourse.training.optim_sweep.sweep_optimizer` (any
+optimizer, through ``UnitStep``) and :func:`lrcourse.choosing.hessian.track_sharpness`
+(:func:`forward` and :func:`member_losses` under autograd, for Hessian-vector products).
+Each of them has oracle tests: every member equals its own ordinary run.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from lrcourse.training.metrics import accuracy, macro_auc
+
+__all__ = ["StackedMLP", "forward", "member_losses", "epoch_batches", "chunks", "chunk_size",
+           "ACTIVATIONS", "EVAL_BUDGET"]
+
+ACTIVATIONS = ("relu", "tanh")
+EVAL_BUDGET = 2**18  # elements of one hidden activation buffer during evaluation
+
+
+def _activate(z: torch.Tensor, activation: str) -> torch.Tensor:
+    if z.requires_grad:  # under autograd (Hessian-vector products): no in-place op
+        return torch.relu(z) if activation == "relu" else torch.tanh(z)
+    return z.relu_() if activation == "relu" else z.tanh_()
+
+
+def forward(Ws, bs, x, *, activation: str = "relu", groups=None, scratch=None, keep: bool = False):
+    """Logits (K, C, B) of the K stacked MLPs (Ws[l] (K, d_out, d_in), bs[l] (K, d_out, 1)).
+
+    ``x``: inputs shared by every member, (d_0, B); or one input per seed, (S, d_0, B), with
+    ``groups`` the (seed, first row, end row) runs of members that read seed s's inputs
+    (members of one seed are consecutive rows). ``scratch``: flat buffers for the hidden
+    activations, reused between calls (no grad). ``keep``: also return the activations
+    a_0 = x, a_1, … a_{L−1} (for the backward pass). Differentiable when the parameters
+    require grad.
+    """
+    K = Ws[0].shape[0]
+    acts = [x]
+    a = None
+    for l, (W, b) in enumerate(zip(Ws, bs)):
+        last = l + 1 == len(Ws)
+        B = x.shape[-1]
+        out = None
+        if scratch is not None and not last:  # a contiguous view of the front of a flat buffer
+            out = scratch[l][: K * W.shape[1] * B].view(K, W.shape[1], B)
+        if l == 0:
+            z = _first_layer(W, b, x, groups, out)
+        else:
+            z = torch.baddbmm(b, W, a, out=out) if out is not None else torch.baddbmm(b, W, a)
+        if last:
+            return (z, acts) if keep else z
+        a = _activate(z, activation)
+        acts.append(a)
+
+
+def _first_layer(W, b, x, groups, out):
+    """z_1 = W_1·x + b_1 for every member: one (K·d_1, d_0)·(d_0, B) product for shared
+    inputs, one per seed otherwise."""
+    K, d_out, d_in = W.shape
+    B = x.shape[-1]
+    if x.dim() == 2 and (W.requires_grad or b.requires_grad):  # autograd: plain broadcast bmm
+        return torch.baddbmm(b, W, x.expand(K, d_in, B))
+    if out is None:
+        out = x.new_empty(K, d_out, B)
+    if x.dim() == 2:
+        torch.addmm(b.reshape(K * d_out, 1), W.reshape(K * d_out, d_in), x, out=out.view(K * d_out, B))
+        return out
+    for s, lo, hi in groups:
+        n = (hi - lo) * d_out
+        torch.addmm(b[lo:hi].reshape(n, 1), W[lo:hi].reshape(n, d_in), x[s], out=out[lo:hi].view(n, B))
+    return out
+
+
+def member_losses(logits: torch.Tensor, y: torch.Tensor, loss: str = "cross_entropy") -> torch.Tensor:
+    """Each member's mean loss (K,) over the n columns of ``logits`` (K, C, n), labels y (n,):
+    ``"cross_entropy"``, or ``"mse"``, (1/2n)·Σ_i ‖z_i − e_{y_i}‖² against one-hot targets."""
+    K, C, n = logits.shape
+    if loss == "mse":
+        target = torch.nn.functional.one_hot(y, C).T.to(logits.dtype)
+        return 0.5 * ((logits - target) ** 2).sum((1, 2)) / n
+    logp = torch.log_softmax(logits, 1)
+    return -logp.gather(1, y.view(1, 1, n).expand(K, 1, n)).sum((1, 2)) / n
+
+
+class StackedMLP:
+    """θ of the members still training, stacked: W_l (K, d_out, d_in), b_l (K, d_out, 1), with
+    which member each row is (``alive``), which seed's batches it reads (``seed_of``) and,
+    for :meth:`sgd_step`, its η (K, 1, 1) and momentum buffers.
+
+    Build it with :meth:`from_nets` from one parameter list per seed (``[W_1, b_1, W_2, …]``
+    as ``mlp(sizes, seed).parameters()`` gives them), each repeated for ``repeats`` rates:
+    member k = s·repeats + e.
+    """
+
+    def __init__(self, Ws, bs, *, seed_of=None, eta=None, momentum: float = 0.0):
+        self.Ws, self.bs = list(Ws), list(bs)
+        K = self.Ws[0].shape[0]
+        self.alive = torch.arange(K)
+        self.seed_of = torch.zeros(K, dtype=torch.long) if seed_of is None else seed_of
+        self.eta = eta
+        self.momentum = float(momentum)
+        self.bufs = [torch.zeros_like(t) for t in self.Ws + self.bs] if momentum else None
+        self.scratch: list[torch.Tensor] = []  # flat buffers for hidden activations in evaluation
+        self._groups()
+
+    @classmethod
+    def from_nets(cls, nets, repeats: int, *, etas=None, momentum: float = 0.0, dtype=None):
+        """Stack ``nets`` (one ``[W_1, b_1, …]`` list per seed), each repeated ``repeats`` times;
+        ``etas`` (repeats,): member (s, e) gets η_e for :meth:`sgd_step`."""
+        n_layers = len(nets[0]) // 2
+
+        def stacked(i, shape):
+            return torch.stack([p[i].detach().reshape(shape(p[i])) for p in nets]).repeat_interleave(repeats, 0)
+
+        Ws = [stacked(2 * l, lambda w: w.shape) for l in range(n_layers)]
+        bs = [stacked(2 * l + 1, lambda b: (-1, 1)) for l in range(n_layers)]
+        dtype = Ws[0].dtype if dtype is None else dtype
+        eta = None if etas is None else torch.tensor(np.asarray(etas), dtype=dtype).repeat(len(nets)).view(-1, 1, 1)
+        seed_of = torch.arange(len(nets)).repeat_interleave(repeats)
+        return cls(Ws, bs, seed_of=seed_of, eta=eta, momentum=momentum)
+
+    def __len__(self) -> int:
+        return len(self.alive)
+
+    @property
+    def params(self) -> list[torch.Tensor]:
+        """[W_1 … W_L, b_1 … b_L]."""
+        return self.Ws + self.bs
+
+    def _groups(self) -> None:
+        """Runs of consecutive rows that read the same seed's inputs."""
+        seeds, counts = torch.unique_consecutive(self.seed_of, return_counts=True)
+        ends = counts.cumsum(0).tolist()
+        self.groups = [(int(s), e - int(c), e) for s, c, e in zip(seeds, counts, ends)]
+
+    def forward(self, x, scratch=None, keep=False):
+        """:func:`forward` of the stack: x (d_0, B) shared, or (S, d_0, B) one per seed."""
+        if x.dim() == 3 and x.shape[0] == 1:
+            x = x[0]
+        return forward(self.Ws, self.bs, x, groups=self.groups, scratch=scratch, keep=keep)
+
+    def loss_and_grads(self, x, y, onehot):
+        """Each row's mean cross-entropy L (K,) on its batch and ∂L/∂θ, [∂W_1 … ∂W_L, ∂b_1 … ∂b_L].
+
+        x (d_0, B) with labels y (B,) and one-hot targets (C, B), shared by every row; or
+        per seed, (S, d_0, B), (S, B), (S, C, B)."""
+        shared = x.dim() == 2 or x.shape[0] == 1
+        if shared:
+            x, y, onehot = (x.reshape(x.shape[-2:]), y.reshape(-1), onehot.reshape(onehot.shape[-2:]))
+        K, B = len(self), x.shape[-1]
+        logits, acts = self.forward(x, keep=True)
+        logp = torch.log_softmax(logits, 1)
+        labels = y.view(1, 1, B).expand(K, 1, B) if shared else y[self.seed_of].unsqueeze(1)
+        loss = -logp.gather(1, labels).mean((1, 2))
+        g = logp.exp_().sub_(onehot if shared else onehot[self.seed_of]).div_(B)  # ∂L/∂z_L = (p − Y)/B
+        n_layers = len(self.Ws)
+        grads = [None] * (2 * n_layers)
+        for l in range(n_layers - 1, -1, -1):
+            if l:
+                grads[l] = torch.bmm(g, acts[l].transpose(1, 2))  # ∂L/∂W_l = ∂L/∂z_l·a_{l−1}ᵀ
+            else:
+                grads[0] = self._first_grad(g, x)
+            grads[n_layers + l] = g.sum(2, keepdim=True)  # ∂L/∂b_l
+            if l:  # ∂L/∂z_{l−1} = W_lᵀ·∂L/∂z_l where a_{l−1} > 0, else 0
+                back = torch.bmm(self.Ws[l].transpose(1, 2), g)
+                g = torch.ops.aten.threshold_backward(back, acts[l], 0)
+        return loss, grads
+
+    def _first_grad(self, g, x):
+        """∂L/∂W_1 = ∂L/∂z_1·xᵀ: one product for shared inputs, one per seed otherwise."""
+        K, d_out, B = g.shape
+        d_in = x.shape[-2]
+        if x.dim() == 2:
+            return torch.mm(g.reshape(K * d_out, B), x.T).view(K, d_out, d_in)
+        out = g.new_empty(K, d_out, d_in)
+        for s, lo, hi in self.groups:
+            torch.mm(g[lo:hi].reshape(-1, B), x[s].T, out=out[lo:hi].view(-1, d_in))
+        return out
+
+    def sgd_step(self, grads, frozen=None) -> None:
+        """v ← β·v + ∇L (β > 0), θ ← θ − η·v, in place; rows in ``frozen`` (bool (K,)) take
+        no step and no NaN gets into them."""
+        step = self.eta
+        if frozen is not None:
+            mask = frozen.view(-1, 1, 1)
+            grads = [gr.masked_fill_(mask, 0.0) for gr in grads]
+            step = step.masked_fill(mask, 0.0)
+        for i, (p, gr) in enumerate(zip(self.Ws + self.bs, grads)):
+            if self.bufs is not None:
+                gr = self.bufs[i].mul_(self.momentum).add_(gr)  # v ← β·v + ∇L
+            p.addcmul_(step, gr, value=-1.0)  # θ ← θ − η·v
+
+    def train_epoch(self, Xs, Ys, Hs, batch_size):
+        """One epoch of SGD steps on this epoch's batches (see :func:`epoch_batches`).
+
+        Returns every row's batch losses (rows, n_batches) and the rows whose loss turned
+        non-finite (a bool mask, or None): those take no further step this epoch."""
+        frozen, losses = None, []
+        for start in range(0, Xs.shape[-1], batch_size):
+            cut = slice(start, start + batch_size)
+            loss, grads = self.loss_and_grads(Xs[:, :, cut], Ys[:, cut], Hs[:, :, cut])
+            self.sgd_step(grads, frozen)
+            losses.append(loss)
+            finite = torch.isfinite(loss)
+            if not bool(finite.all()):
+                frozen = ~finite if frozen is None else frozen | ~finite
+        return torch.stack(losses, 1), frozen
+
+    def logits(self, pieces) -> torch.Tensor:
+        """Logits (K, C, n) on a split given as contiguous feature-major chunks (d, ≤ chunk)
+        (see :func:`chunks`). The hidden activations of every chunk go to the same flat
+        buffers, kept between calls: with K = 64, fresh megabyte-sized tensors per epoch
+        (page faults, cache misses) made the evaluation about twice as slow."""
+        K = len(self)
+        size = K * max((W.shape[1] for W in self.Ws[:-1]), default=0) * max(x.shape[1] for x in pieces)
+        if not self.scratch or self.scratch[0].numel() < size:
+            self.scratch = [pieces[0].new_empty(size) for _ in self.Ws[:-1]]
+        return torch.cat([self.forward(x, self.scratch) for x in pieces], 2)
+
+    def evaluate(self, pieces, y, n_classes, *, loss=True, acc=True, auc=True):
+        """Per-row (loss, accuracy, macro AUC) on a split (float64 numpy arrays (K,); NaN for
+        what was not asked for, and everywhere on an empty split)."""
+        K = len(self)
+        nan = np.full(K, np.nan)
+        if len(y) == 0:
+            return nan, nan.copy(), nan.copy()
+        logits = self.logits(pieces)
+        logp = torch.log_softmax(logits, 1)
+        out_auc = macro_auc(logp.exp().transpose(1, 2), y, n_classes).numpy() if auc else nan.copy()
+        out_loss = (-logp.gather(1, y.expand(K, 1, -1)).mean((1, 2))).double().numpy() if loss else nan.copy()
+        out_acc = accuracy(logits, y, dim=1).numpy() if acc else nan.copy()
+        return out_loss, out_acc, out_auc
+
+    def keep(self, rows: torch.Tensor) -> None:
+        """Keep only ``rows`` (a boolean mask): the others leave the computation."""
+        self.Ws = [t[rows] for t in self.Ws]
+        self.bs = [t[rows] for t in self.bs]
+        if self.bufs is not None:
+            self.bufs = [t[rows] for t in self.bufs]
+        if self.eta is not None:
+            self.eta = self.eta[rows]
+        self.alive, self.seed_of = self.alive[rows], self.seed_of[rows]
+        self._groups()
+
+
+def epoch_batches(X, y, one_hot, orders):
+    """This epoch's data in each seed's batch order (``orders``: one ``epoch_orders`` iterator
+    per seed), feature-major as :class:`StackedMLP` wants: inputs (S, d, n), labels (S, n),
+    one-hot targets (S, C, n)."""
+    order = torch.stack([next(o) for o in orders])
+    return X[order].transpose(1, 2).contiguous(), y[order], one_hot[order].transpose(1, 2).contiguous()
+
+
+def chunks(X: torch.Tensor, size: int) -> list[torch.Tensor]:
+    """X (n, d) as contiguous feature-major pieces (d, ≤ size)."""
+    return [X[i : i + size].T.contiguous() for i in range(0, len(X), size)]
+
+
+def chunk_size(K: int, sizes) -> int:
+    """Evaluation chunk: the hidden activations (K, width, chunk) stay cache-sized."""
+    return int(np.clip(EVAL_BUDGET // (K * max(sizes[1:-1], default=1)), 16, 512))
