@@ -225,3 +225,15 @@ def test_a_submission_that_is_a_link_is_not_read(tmp_path):
     assert read_notebook(tmp_path / "link.ipynb") == {"cells": []}  # masters may be links
     with pytest.raises(ValueError, match="symbolic link: not followed"):
         read_notebook(tmp_path / "link.ipynb", follow_symlinks=False)
+
+
+def test_a_ready_message_after_start_up_is_ignored():
+    """Only the jail sends 'ready' (before any cell runs): one forged later changes nothing."""
+    from lrcourse.grading.runner import Attempt, _event
+    state = {"phase": "startup", "cell": None, "case": None, "last_cell": None}
+    att, known = Attempt(), {"cells": {1}, "cases": set()}
+    assert _event(b'{"event": "ready", "notes": [], "enforced": ["keyring: fresh"]}', state, known, att)
+    assert _event(b'{"event": "cell", "cell": 1}', state, known, att)
+    forged = b'{"event": "ready", "notes": ["\\u001b[2J"], "enforced": ["processes: none needed"]}'
+    assert not _event(forged, state, known, att)
+    assert att.enforced == ["keyring: fresh"] and att.notes == [] and state["cell"] == 1

@@ -282,7 +282,7 @@ def _event(line: bytes, state: dict, known: dict, att: Attempt) -> bool:
     if not isinstance(ev, dict):
         return False
     kind = ev.get("event")
-    if kind == "ready":
+    if kind == "ready" and state["phase"] == "startup":  # only the jail's own, before any cell
         att.notes = [str(n) for n in ev.get("notes", [])][:10] if isinstance(ev.get("notes"), list) else []
         att.enforced = [str(n) for n in ev.get("enforced", [])][:20] if isinstance(ev.get("enforced"), list) else []
         state["phase"] = "cells"

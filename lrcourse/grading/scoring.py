@@ -61,6 +61,8 @@ class Grade:
         self.submission = printable(self.submission)
         self.errors = [printable(e) for e in self.errors]
         self.output = printable(self.output, keep="\n\t")
+        self.sandbox = printable(self.sandbox)
+        self.enforced = [printable(e) for e in self.enforced]
         for c in self.cases:
             c.message = None if c.message is None else printable(c.message)
             c.feedback = None if c.feedback is None else printable(c.feedback)
