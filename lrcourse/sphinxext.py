@@ -80,6 +80,14 @@ def _configure(app, config) -> None:
         )
 
 
+def _setup_site_build(app) -> None:
+    """Frames as files, figure alt texts, lighter pages: see :mod:`lrcourse.viz.sitebuild`."""
+    from lrcourse.viz import sitebuild
+
+    sitebuild.setup(app)
+
+
 def setup(app):
     app.connect("config-inited", _configure, priority=100)
+    _setup_site_build(app)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}

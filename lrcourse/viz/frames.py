@@ -16,7 +16,8 @@ from typing import Callable, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from lrcourse.viz.style import LR_LABEL, PALETTE, draw_surface, lr_axis, new_figure, set_style
+from lrcourse.viz.style import (LR_LABEL, PALETTE, draw_surface, legend_outside, lr_axis, new_figure,  # noqa: F401
+                                series, set_style)
 
 
 @dataclass
@@ -43,7 +44,8 @@ def trajectory_frame(
     dpi: int = 80,
     title: Callable[[object], str] | None = None,
 ) -> SliderFrame:
-    """Left: the path θ_0…θ_T on the surface (a 1-D curve or 2-D contours). Right: L(θ_t) − L* vs t.
+    """Left: the path θ_0…θ_T on the surface (a 1-D curve or 2-D contours). Right: L(θ_t) − L* vs t
+    (labels in mathtext).
 
     ``trajectory(η)`` returns a :class:`lrcourse.toy.gd.Trajectory`; the frame only draws it.
     """
@@ -58,8 +60,8 @@ def trajectory_frame(
         ax_path.set_xlim(x0, x1)
         top = float(surface.value(np.array([[x1]]))[0])
         ax_path.set_ylim(-0.05 * top, 1.15 * top)
-        ax_path.set_xlabel("θ")
-        ax_path.set_ylabel("L(θ)")
+        ax_path.set_xlabel(r"$\theta$")
+        ax_path.set_ylabel(r"$L(\theta)$")
         (path_line,) = ax_path.plot([], [], "o-", color=colour, ms=3.5, lw=0.8, alpha=0.9)
     else:
         draw_surface(ax_path, surface)
@@ -69,10 +71,10 @@ def trajectory_frame(
     ax_loss.set_ylim(loss_floor, max(ceiling, 10 * loss_floor))
     ax_loss.set_xlim(0, steps)
     ax_loss.set_xlabel("step t")
-    ax_loss.set_ylabel("L(θ_t) − L*")
+    ax_loss.set_ylabel(r"$L(\theta_t) - L^\star$")
     (loss_line,) = ax_loss.plot([], [], color=colour, lw=1.5)
     label = ax_loss.text(0.97, 0.95, "", transform=ax_loss.transAxes, ha="right", va="top",
-                         fontsize=10, bbox=dict(boxstyle="round", fc="white", ec="0.7"))
+                         fontsize=11, bbox=dict(boxstyle="round", fc="white", ec="0.7"))
 
     def update(eta: float) -> None:
         tr = trajectory(eta)
@@ -83,7 +85,7 @@ def trajectory_frame(
         if title is not None:
             label.set_text(title(tr))
         else:
-            state = f"diverged at t={tr.diverged_at}" if tr.diverged else f"L−L* = {tr.losses[-1] - l_star:.2e}"
+            state = f"diverged at t = {tr.diverged_at}" if tr.diverged else f"L − L* = {tr.losses[-1] - l_star:.2e}"
             label.set_text(f"η = {eta:.3g}\n{state}")
 
     return SliderFrame(fig, [path_line, loss_line, label], update)
@@ -108,15 +110,15 @@ def curves_frame(
     early, e.g. a run that diverged).
     """
     fig, (ax,) = new_figure(1, size=size, dpi=dpi)
-    lines = {name: ax.plot([], [], color=PALETTE[i], lw=1.8, label=name)[0] for i, name in enumerate(names)}
+    lines = {name: ax.plot([], [], lw=1.8, label=name, **series(i))[0] for i, name in enumerate(names)}
     ax.set_xlim(float(np.min(x)), float(np.max(x)))
     if logy:
         ax.set_yscale("log")
     ax.set_ylim(*ylim)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.legend(loc="lower left")
-    text = ax.text(0.97, 0.95, "", transform=ax.transAxes, ha="right", va="top", fontsize=10,
+    legend_outside(ax)
+    text = ax.text(0.97, 0.95, "", transform=ax.transAxes, ha="right", va="top", fontsize=11,
                    bbox=dict(boxstyle="round", fc="white", ec="0.7"))
 
     def update(eta: float) -> None:

@@ -1,32 +1,60 @@
 """The learning-rate slider, in two forms from one definition.
 
 A slider is a :class:`lrcourse.viz.frames.SliderFrame` (a persistent figure whose animated artists
-``update(η)`` redraws) plus a log-spaced grid of η.
+``update(η)`` redraws) plus a grid of η.
 
 * **live** (a Jupyter kernel, Binder): a ``FloatLogSlider`` whose callback recomputes and
-  redraws the frame, shown as a PNG in an ``ipywidgets.Image``;
-* **static** (the book build): every frame of the grid is rendered in advance into an
-  ``ipywidgets.Stack`` of images, and the slider's ``index`` is ``jslink``-ed to the stack's
+  redraws the frame, shown as an ``<img>`` (JPEG, with its ``alt``) in an ``ipywidgets.HTML``;
+* **static** (the book build): every frame of the grid is rendered in advance; an
+  ``ipywidgets.Stack`` holds one ``ipywidgets.HTML`` per η (the η readout and the frame's
+  ``<img alt=…>``), and the slider's ``index`` is ``jslink``-ed to the stack's
   ``selected_index``, so the built HTML flips frames in the browser with no kernel.
 
-Both render by blitting: the background is drawn once, then only the animated artists are
-drawn over a copy of it for each η. Which form a chapter gets is decided in one place,
+Frames are ``ipywidgets.HTML`` rather than ``ipywidgets.Image`` because an image widget has no
+``alt``: each frame says what it shows at its η (``alt=lambda eta: "…"``, else a text made
+from the frame's own labels). In the book build (``LRCOURSE_FRAMES_DIR`` set by
+``lrcourse.sphinxext``) the frames are WebP files beside the site, named by content, and the
+stack only holds their addresses: the browser fetches a frame when it is first shown (the
+site's script prefetches a slider's frames on its first touch), so a page weighs one frame per
+slider. Outside the build the frames are inline ``data:`` URIs. Where a frame's panels sit on
+one row, a second, narrower set with the panels stacked is rendered for phones
+(``<picture><source media=…>``); a browser fetches only the set it shows.
+
+Both forms render by blitting: the background is drawn once, then only the animated artists
+are drawn over a copy of it for each η. Which form a chapter gets is decided in one place,
 :func:`slider_form`: the book build sets ``LRCOURSE_WIDGETS=static`` (see
 ``lrcourse.sphinxext``); anything else gets the live form.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
+import html
 import io
-from typing import Sequence
+import os
+from pathlib import Path
+from typing import Callable, Sequence
 
 import ipywidgets as W
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.text import Text
 from PIL import Image
 
 from lrcourse import _checks
 from lrcourse._runtime import ENV_VAR, slider_form
+from lrcourse.viz import style
 from lrcourse.viz.frames import SliderFrame
+
+__all__ = ["lr_grid", "lr_slider", "static_slider", "live_slider", "BlitRenderer", "ENV_VAR",
+           "FRAMES_DIR_VAR", "FRAME_URL_PREFIX", "NARROW_MEDIA", "slider_form"]
+
+FRAMES_DIR_VAR = "LRCOURSE_FRAMES_DIR"   # set by the book build: write frames there as files
+FRAME_URL_PREFIX = "lrframes://"        # rewritten by lrcourse.sphinxext into each page's path
+NARROW_MEDIA = "(max-width: 600px)"     # which screens get the stacked, narrow frames
+NARROW_PX = 360                         # the narrow frames' width in pixels
+NARROW_COLUMN_PX = 358                  # the column of a 390 px wide phone screen
+
 
 def lr_grid(lo: float, hi: float, num: int = 31) -> np.ndarray:
     """``num`` log-spaced learning rates from lo to hi (inclusive)."""
@@ -39,7 +67,7 @@ def lr_grid(lo: float, hi: float, num: int = 31) -> np.ndarray:
 
 
 class BlitRenderer:
-    """Render a :class:`SliderFrame` to PNG bytes, redrawing only its animated artists."""
+    """Render a :class:`SliderFrame` to image bytes, redrawing only its animated artists."""
 
     def __init__(self, frame: SliderFrame):
         self.frame = frame
@@ -56,11 +84,19 @@ class BlitRenderer:
             self.frame.fig.draw_artist(artist)
         return np.asarray(self.canvas.buffer_rgba())
 
+    def _quantized(self, eta: float) -> Image.Image:
+        return Image.fromarray(self.rgba(eta)[..., :3]).quantize(colors=256, method=Image.Quantize.FASTOCTREE)
+
     def png(self, eta: float) -> bytes:
-        """A static frame: PNG quantized to 256 colours (~15–25 KB; crisp lines)."""
-        image = Image.fromarray(self.rgba(eta)[..., :3]).quantize(colors=256, method=Image.Quantize.FASTOCTREE)
+        """PNG quantized to 256 colours (~15–25 KB; crisp lines)."""
         buffer = io.BytesIO()
-        image.save(buffer, format="png", compress_level=6)
+        self._quantized(eta).save(buffer, format="png", compress_level=6)
+        return buffer.getvalue()
+
+    def webp(self, eta: float) -> bytes:
+        """A static frame: the same 256-colour pixels as :meth:`png`, lossless WebP (~20 % smaller)."""
+        buffer = io.BytesIO()
+        self._quantized(eta).convert("RGB").save(buffer, format="webp", lossless=True, method=4)
         return buffer.getvalue()
 
     def jpeg(self, eta: float) -> bytes:
@@ -70,71 +106,234 @@ class BlitRenderer:
         return buffer.getvalue()
 
 
+# ---- the grid and the start value -------------------------------------------------------------
+
 def _grid_and_start(etas: Sequence[float], value: float | None):
+    """The grid with ``value`` on it, and its index.
+
+    A start value that is not a grid point replaces the grid point nearest to it (in log η):
+    the grid keeps its size and order, and the readout shows the value the chapter asked for.
+    """
     grid = np.asarray([_checks.lr(e) for e in etas], dtype=float)
     if grid.ndim != 1 or len(grid) < 2 or np.any(np.diff(grid) <= 0):
         raise ValueError("etas must be an increasing sequence of at least 2 learning rates")
-    start = int(np.argmin(np.abs(np.log(grid) - np.log(value)))) if value else len(grid) // 2
+    if value is None:
+        return grid, len(grid) // 2
+    value = _checks.lr(value)
+    if not (grid[0] * (1 - 1e-9) <= value <= grid[-1] * (1 + 1e-9)):
+        raise ValueError(f"Invalid start value: {value:g} lies outside the grid [{grid[0]:g}, {grid[-1]:g}]")
+    start = int(np.argmin(np.abs(np.log(grid) - np.log(value))))
+    if not np.isclose(grid[start], value, rtol=1e-9, atol=0):
+        grid = grid.copy()
+        grid[start] = value
     return grid, start
 
 
-def _label(eta: float) -> str:
-    return f"{eta:.3g}"
+def _labels(grid: np.ndarray) -> list[str]:
+    """The readout of each η: 3 significant digits, more where two neighbours would read the same."""
+    for digits in range(3, 10):
+        labels = [f"{eta:.{digits}g}" for eta in grid]
+        if len(set(labels)) == len(labels):
+            return labels
+    return [repr(float(eta)) for eta in grid]
+
+
+# ---- text alternatives ------------------------------------------------------------------------
+
+def _frame_text(frame: SliderFrame) -> str:
+    """What the frame's animated texts say right now (e.g. "diverged at t = 28")."""
+    parts = []
+    for artist in frame.animated:
+        if isinstance(artist, Text) and artist.get_text().strip():
+            parts.append(" ".join(artist.get_text().split()))
+    return "; ".join(parts)
+
+
+def default_alt(frame: SliderFrame, label: str, quantity: str = "η") -> str:
+    """A computed text alternative when the chapter gives none: η, the panels, the frame's text."""
+    described = style.describe(frame.fig)
+    said = _frame_text(frame)
+    return f"{quantity} = {label}: {described}" + (f"; {said}" if said else "")
+
+
+def _alt_text(alt: Callable[[float], str] | None, frame: SliderFrame, eta: float, label: str,
+              quantity: str) -> str:
+    if alt is None:
+        return default_alt(frame, label, quantity)
+    text = alt(float(eta))
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"Invalid alt text at η = {label}: alt(η) must return a non-empty string, got {text!r}")
+    return " ".join(text.split())
+
+
+# ---- the static form --------------------------------------------------------------------------
+
+def _frame_src(data: bytes, mime: str) -> str:
+    """A file in the build's frames folder (by content hash), else an inline data: URI."""
+    folder = os.environ.get(FRAMES_DIR_VAR)
+    if not folder:
+        return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+    name = hashlib.sha256(data).hexdigest()[:32] + "." + mime.split("/")[1]
+    path = Path(folder) / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return FRAME_URL_PREFIX + name
+
+
+def _narrow_renderer(frame: SliderFrame) -> BlitRenderer | None:
+    """The frame re-laid out for phones (NARROW_PX wide; one column, two beyond 4 panels), or None when its
+    panels already sit in one column or are not on a plain grid (insets, colorbars)."""
+    fig = frame.fig
+    specs = []
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        spec = ax.get_subplotspec()
+        if spec is None:
+            return None
+        key = (spec.rowspan.start, spec.colspan.start)
+        if key not in specs:
+            specs.append(key)
+    rows = sorted({r for r, _ in specs})
+    cols = sorted({c for _, c in specs})
+    if len(cols) < 2:
+        return None
+    order = sorted(specs)  # row by row, left to right: the reading order
+    ncols = 1 if len(order) <= 4 else 2
+    nrows = -(-len(order) // ncols)
+    height_px = fig.get_size_inches()[1] * fig.dpi / len(rows)
+    panel_px = max(200.0, min(height_px, 260.0)) if ncols == 1 else 170.0
+    fig.set_size_inches(NARROW_PX / fig.dpi, panel_px * nrows / fig.dpi)
+    grid = fig.add_gridspec(nrows, ncols)
+    for ax in fig.axes:
+        if not ax.get_visible():
+            ax.set_in_layout(False)
+            continue
+        spec = ax.get_subplotspec()
+        ax.set_subplotspec(grid[divmod(order.index((spec.rowspan.start, spec.colspan.start)), ncols)])
+    return BlitRenderer(frame)
+
+
+def _ident(src: str, slider_id: str) -> str:
+    """How the figure log names a frame: its file name on the site, else the slider's id."""
+    return src[len(FRAME_URL_PREFIX):] if src.startswith(FRAME_URL_PREFIX) else slider_id
+
+
+def _record(renderer: BlitRenderer, eta: float, kind: str, ident: str, column_px: float, alt: str) -> None:
+    """Report the frame at ``eta`` (drawn, with its animated texts) to the build's figure log."""
+    if os.environ.get(style.FIGURE_LOG_VAR):
+        renderer.rgba(eta)
+        style.record_figure(renderer.frame.fig, kind=kind, ident=ident, column_px=column_px,
+                            alt=alt, eta=float(eta))
+
+
+def _frame_html(wide: str, narrow: str | None, size, alt: str, readout: str, aria: str, slider_id: str) -> str:
+    """One frame: the η readout (plain text: not editable) above the picture and its alt."""
+    width, height = size
+    source = f'<source media="{NARROW_MEDIA}" srcset="{narrow}">' if narrow else ""
+    return (
+        f'<div class="lr-frame" data-lr="{slider_id}">'
+        f'<span class="lr-readout" data-aria-label="{html.escape(aria)}">{html.escape(readout)}</span>'
+        f'<picture>{source}<img class="lr-frame-img" src="{wide}" alt="{html.escape(alt)}" '
+        f'width="{width}" height="{height}" decoding="async"></picture></div>'
+    )
+
+
+def _aria_label(description: str, aria_label: str | None) -> str:
+    if aria_label:
+        return aria_label
+    return "learning rate η" if description.strip() in ("η", "eta") else description
 
 
 def static_slider(frame: SliderFrame, etas: Sequence[float], value: float | None = None,
-                  description: str = "η", alt=None) -> W.VBox:
+                  description: str = "η", alt=None, aria_label: str | None = None) -> W.VBox:
     """Precomputed frames for every η in ``etas``, flipped in the browser by a linked slider."""
     grid, start = _grid_and_start(etas, value)
+    labels = _labels(grid)
+    aria = _aria_label(description, aria_label)
     renderer = BlitRenderer(frame)
-    width, height = frame.fig.canvas.get_width_height()
-    images = [
-        W.Image(value=renderer.png(eta), format="png", width=width, height=height)
-        for eta in grid
-    ]
-    stack = W.Stack(children=images, selected_index=start)
+    size = frame.fig.canvas.get_width_height()
+    wide, alts = [], []
+    for eta, label in zip(grid, labels):
+        wide.append(_frame_src(renderer.webp(eta), "image/webp"))
+        alts.append(_alt_text(alt, frame, eta, label, description))
+    slider_id = hashlib.sha256("".join(wide).encode()).hexdigest()[:12]
+    _record(renderer, grid[start], "slider frame", _ident(wide[start], slider_id), style.COLUMN_PX, alts[start])
+    narrow_renderer = _narrow_renderer(frame)
+    if narrow_renderer is not None:
+        narrow = [_frame_src(narrow_renderer.webp(eta), "image/webp") for eta in grid]
+        _record(narrow_renderer, grid[start], "slider frame (phone)", _ident(narrow[start], slider_id),
+                NARROW_COLUMN_PX, alts[start])
+    else:
+        narrow = [None] * len(grid)
+    pages = [W.HTML(value=_frame_html(w, n, size, a, f"{description} = {label}", aria, slider_id))
+             for w, n, a, label in zip(wide, narrow, alts, labels)]
+    stack = W.Stack(children=pages, selected_index=start, layout=W.Layout(width="100%"))
     slider = W.SelectionSlider(
-        options=[(_label(eta), float(eta)) for eta in grid], index=start, description=description,
-        continuous_update=True, layout=W.Layout(width=f"{max(width, 360)}px"),
+        options=[(label, float(eta)) for label, eta in zip(labels, grid)], index=start,
+        description=description, readout=False, continuous_update=True,
+        layout=W.Layout(width="100%", min_width="0"),
+        style={"description_width": "initial"},
     )
-    box = W.VBox([slider, stack])
+    box = W.VBox([slider, stack], layout=W.Layout(width="100%", max_width="100%"))
     box.link = W.jslink((slider, "index"), (stack, "selected_index"))  # runs in the browser
     box.add_class("lr-slider")
+    box.alts = alts
     return box
 
 
+# ---- the live form ----------------------------------------------------------------------------
+
+def _live_html(jpeg: bytes, size, alt: str) -> str:
+    width, height = size
+    src = "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
+    return (f'<img class="lr-frame-img" src="{src}" alt="{html.escape(alt)}" width="{width}" '
+            f'height="{height}" style="max-width:100%;height:auto">')
+
+
 def live_slider(frame: SliderFrame, etas: Sequence[float], value: float | None = None,
-                description: str = "η", alt=None) -> W.VBox:
-    """A continuous log-scale slider over [min(etas), max(etas)] that redraws on every move."""
+                description: str = "η", alt=None, aria_label: str | None = None) -> W.VBox:
+    """A continuous log-scale slider over [min(etas), max(etas)] that redraws on every move.
+    Its readout is editable: typing a value moves the slider."""
     grid, start = _grid_and_start(etas, value)
     renderer = BlitRenderer(frame)
     lo, hi = np.log10(grid[0]), np.log10(grid[-1])
     slider = W.FloatLogSlider(
         value=grid[start], base=10, min=lo, max=hi, step=(hi - lo) / (4 * (len(grid) - 1)),
         description=description, readout_format=".3g", continuous_update=True,
-        layout=W.Layout(width="420px"),
+        layout=W.Layout(width="100%", max_width="720px"), style={"description_width": "initial"},
     )
-    width, height = frame.fig.canvas.get_width_height()
-    image = W.Image(value=renderer.jpeg(grid[start]), format="jpeg", width=width, height=height)
+    size = frame.fig.canvas.get_width_height()
+
+    def html_at(eta: float) -> str:
+        jpeg = renderer.jpeg(eta)  # update(η) first: the default alt reads the frame's texts
+        return _live_html(jpeg, size, _alt_text(alt, frame, eta, f"{eta:.3g}", description))
+
+    image = W.HTML(value=html_at(grid[start]), layout=W.Layout(width="100%"))
 
     def redraw(change) -> None:
-        image.value = renderer.jpeg(change["new"])
+        image.value = html_at(change["new"])
 
     slider.observe(redraw, names="value")
-    box = W.VBox([slider, image])
+    box = W.VBox([slider, image], layout=W.Layout(width="100%"))
     box.add_class("lr-slider")
     return box
 
 
 def lr_slider(frame: SliderFrame, etas: Sequence[float], value: float | None = None,
-              description: str = "η", form: str | None = None, alt=None) -> W.VBox:
+              description: str = "η", form: str | None = None, alt=None,
+              aria_label: str | None = None) -> W.VBox:
     """The LR slider in the form that fits where the chapter runs (see :func:`slider_form`).
 
     ``alt(η)`` is the text alternative of the frame at η: what it shows at that η, computed
-    ("η = 0.0972: gradient descent on the 1-D quadratic converges in 12 steps")."""
+    ("η = 0.0972: gradient descent on the 1-D quadratic converges in 12 steps"); without it a
+    text is made from the frame's labels. ``value`` is put on the grid (it replaces the nearest
+    grid point), so the readout starts at exactly that value. ``aria_label`` names the slider
+    for screen readers (default "learning rate η" when ``description`` is η)."""
     form = form or slider_form()
     if form == "static":
-        return static_slider(frame, etas, value, description, alt=alt)
+        return static_slider(frame, etas, value, description, alt=alt, aria_label=aria_label)
     if form == "live":
-        return live_slider(frame, etas, value, description, alt=alt)
+        return live_slider(frame, etas, value, description, alt=alt, aria_label=aria_label)
     raise ValueError(f"Invalid slider form: {form!r} (use 'live' or 'static')")
