@@ -1,4 +1,5 @@
-"""Slider costs, side by side: a live callback (200 GD steps + redraw + PNG) and static frames.
+"""Slider costs, side by side: a live callback (200 GD steps + redraw + JPEG + the <img alt> HTML)
+and static frames (WebP, lossless).
 
     python benchmarks/slider.py
 
@@ -34,8 +35,9 @@ def main():
         frame = plots.trajectory_frame(surf, traj, steps=200)
         renderer = widgets.BlitRenderer(frame)
         t_traj = median_ms(traj, grid)
-        t_live = median_ms(renderer.jpeg, grid)
-        t_static = median_ms(renderer.png, grid)
+        size = frame.fig.canvas.get_width_height()
+        t_live = median_ms(lambda eta: widgets._live_html(renderer.jpeg(eta), size, f"η = {eta:.3g}"), grid)
+        t_static = median_ms(renderer.webp, grid)
         # the naive way: redraw the whole persistent figure each time (no blitting)
         canvas = FigureCanvasAgg(frame.fig)
         for a in frame.animated:
@@ -44,13 +46,13 @@ def main():
             frame.update(eta)
             canvas.draw()
         t_full = median_ms(full, grid[:20])
-        size = np.mean([len(renderer.png(e)) for e in grid[:20]]) / 1e3
-        rows.append((surf.name, t_traj, t_live, t_full, t_static, size))
+        kb = np.mean([len(renderer.webp(e)) for e in grid[:20]]) / 1e3
+        rows.append((surf.name, t_traj, t_live, t_full, t_static, kb))
     print(f"{'surface':<28}{'trajectory':>12}{'live cb':>10}{'full draw':>11}{'static fr.':>12}{'KB/frame':>10}")
     for name, a, b, c, d, e in rows:
         print(f"{name:<28}{a:>10.2f}ms{b:>8.1f}ms{c:>9.1f}ms{d:>10.1f}ms{e:>10.1f}")
     worst = max(r[2] for r in rows)
-    print(f"live callback (200 steps + blit + JPEG), worst median: {worst:.1f} ms  (target ≤ 20 ms)"
+    print(f"live callback (200 steps + blit + JPEG + HTML), worst median: {worst:.1f} ms  (target ≤ 20 ms)"
           f"  — blitting is {rows[0][3] / rows[0][2]:.1f}× faster than a full redraw")
 
 
