@@ -187,7 +187,7 @@ def _test_entries(ex: Exercise, cases: list[dict], visibility: str, why_none: st
         if passed:
             output = "passed"
         else:
-            reason = got.get("feedback") or why_none or "did not earn its points"
+            reason = got.get("feedback", got.get("message")) or why_none or "did not earn its points"
             output = f"the test: {source}\nwhy it failed: {printable(reason, limit=400)}"
         tests.append({"name": f"{c.id}: {printable(c.source, limit=80)}", "score": score,
                       "max_score": float(c.points), "status": "passed" if passed else "failed",
