@@ -26,6 +26,9 @@ _EXPORTS = {
     # optimizers
     "optim": ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "sgd_update",
               "adagrad_update", "rmsprop_update", "adadelta_update", "adam_update"],
+    "optim.schedule_free": ["SGDScheduleFree", "AdamWScheduleFree"],
+    "optim.prodigy": ["Prodigy"],
+    "optim.dadapt": ["DAdaptAdam", "DAdaptSGD"],
     # data, training, batched sweeps
     "data": ["Dataset", "blobs", "digits", "mnist1d"],
     "training.loop": ["History", "train", "epoch_orders"],
