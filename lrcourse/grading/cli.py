@@ -1,6 +1,8 @@
 """``lrcourse-grade``: grade a folder of submitted notebooks, or generate the student versions.
 
     lrcourse-grade EXERCISE SUBMISSION... [--csv FILE] [--json [--instructor]]
+                   [--jobs N] [--feedback DIR] [--grades FILE [--id-pattern REGEX] [--lms LAYOUT]]
+    lrcourse-grade --gradescope EXERCISE OUT.zip
     lrcourse-grade --generate [EXERCISE...] [--check]
     lrcourse-grade --list
 
