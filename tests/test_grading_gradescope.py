@@ -245,3 +245,40 @@ def test_grades_options_are_checked_before_grading(tmp_path):
         assert bad.returncode == 2 and last.startswith("lrcourse-grade: error: ") and why in last, \
             (extra, bad.stderr)
         assert "Traceback" not in bad.stderr
+
+
+@pytest.mark.slow
+def test_a_failing_master_writes_no_results_so_gradescope_reports_an_autograder_error(autograder_zip, tmp_path):
+    require_jail()
+    ex = exercise("01-gradient-descent")
+    root = fake_autograder(autograder_zip, tmp_path)
+    master = root / "source" / "exercises" / ex.name / "source" / f"{ex.name}.ipynb"
+    nb = json.loads(master.read_text())
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code" and "def gd_step" in "".join(cell["source"]):
+            cell["source"] = "def gd_step(theta, grad, eta):\n    raise RuntimeError('broken master')\n"
+    master.write_text(json.dumps(nb))
+    submission(ex, root / "submission", ex.name)
+    result = run_autograder(root)
+    assert result.returncode == 1
+    assert not (root / "results" / "results.json").exists()
+    assert "broken master" in result.stdout and "autograder failure" in result.stdout
+
+
+def test_pick_notebook(tmp_path):
+    from lrcourse.grading.gradescope import pick_notebook
+    sub = tmp_path / "submission"
+    (sub / "deep" / "__MACOSX").mkdir(parents=True)
+    (sub / "deep" / "__MACOSX" / "hw.ipynb").write_text("{}")
+    (sub / "._hw.ipynb").write_text("{}")
+    (sub / "notes.txt").write_text("")
+    os.symlink("/etc/passwd", sub / "link.ipynb")
+    assert pick_notebook(sub, "hw") == (None, "no notebook (.ipynb) was submitted: submit your hw.ipynb")
+    (sub / "deep" / "Mine.IPYNB").write_text("{}")
+    assert pick_notebook(sub, "hw") == (sub / "deep" / "Mine.IPYNB", None)
+    (sub / "HW.ipynb").write_text("{}")
+    assert pick_notebook(sub, "hw") == (sub / "HW.ipynb", None)  # several: the one named as the set
+    (sub / "HW.ipynb").unlink()
+    (sub / "other.ipynb").write_text("{}")
+    notebook, why = pick_notebook(sub, "hw")
+    assert notebook is None and why.startswith("2 notebooks were submitted and none is named hw.ipynb")
