@@ -139,3 +139,74 @@ def test_generic_alt_texts_are_recognised():
     for good in ("η = 0.1: gradient descent on the quadratic converges in 12 steps",
                  "Plot of loss against epoch (train, hold-out)"):
         assert not sitebrowser.generic_alt(good), good
+
+
+LIVE_CELL = """from lrcourse.toy import gd, surfaces
+from lrcourse.viz import frames as plots, widgets
+q = surfaces.Quadratic2D()
+frame = plots.trajectory_frame(q, lambda eta: gd.run(q, eta, steps=100), steps=100)
+widgets.lr_slider(frame, widgets.lr_grid(0.005, 0.25, 21), value=0.1, form="live",
+                  alt=lambda eta: f"alt at η = {eta:.3g}")"""
+
+
+def test_live_slider_in_jupyterlab_shows_the_start_value_and_updates_alt(chromium, tmp_path):
+    """The live form in a real JupyterLab + kernel: the readout starts at exactly 0.1 (not a
+    snapped 0.0987), and moving the slider redraws the frame with the new η's alt text."""
+    import json
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    from playwright.sync_api import sync_playwright
+
+    lab_bin = Path(sys.executable).parent / "jupyter-lab"
+    if not lab_bin.exists():
+        pytest.skip("JupyterLab is not installed")
+    (tmp_path / "nb").mkdir()
+    nb = {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": LIVE_CELL}],
+          "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+          "nbformat": 4, "nbformat_minor": 5}
+    (tmp_path / "nb/live.ipynb").write_text(json.dumps(nb))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LRCOURSE_")}
+    env.update(JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"), JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"),
+               JUPYTER_DATA_DIR=str(tmp_path / "data"))
+    args = [str(lab_bin), "--no-browser", f"--port={port}", "--ip=127.0.0.1", "--ServerApp.token=",
+            "--ServerApp.password=", f"--ServerApp.root_dir={tmp_path / 'nb'}"]
+    if os.geteuid() == 0:
+        args.append("--allow-root")
+    lab = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=2)
+                break
+            except OSError:
+                time.sleep(1)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, args=sitebrowser.CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.goto(f"http://127.0.0.1:{port}/lab/tree/live.ipynb")
+            page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content", timeout=120_000)
+            page.wait_for_timeout(5000)
+            page.click(".jp-Notebook .jp-Cell .cm-content")
+            page.keyboard.press("Shift+Enter")
+            page.wait_for_selector(".lr-slider img", timeout=180_000)
+            page.wait_for_timeout(1000)
+            assert page.inner_text(".lr-slider .widget-readout") in ("0.1", "0.100")
+            assert page.get_attribute(".lr-slider img", "alt") == "alt at η = 0.1"
+            page.focus(".lr-slider .noUi-handle")
+            page.keyboard.press("End")
+            page.wait_for_function("document.querySelector('.lr-slider img').alt !== 'alt at η = 0.1'", timeout=60_000)
+            end = float(page.inner_text(".lr-slider .widget-readout"))
+            assert end >= 0.25
+            assert page.get_attribute(".lr-slider img", "alt") == f"alt at η = {end:.3g}"
+            browser.close()
+    finally:
+        lab.terminate()
+        lab.wait(timeout=30)

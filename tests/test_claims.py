@@ -33,7 +33,7 @@ The usable learning rate is set where the path is sharpest.
 
 def build(tmp_path: Path, condition: str) -> subprocess.CompletedProcess:
     book = tmp_path / "book"
-    book.mkdir()
+    book.mkdir(parents=True)
     (book / "_config.yml").write_text(textwrap.dedent("""\
         title: claims
         only_build_toc_files: true

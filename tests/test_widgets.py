@@ -183,3 +183,17 @@ def test_bad_grids(frame):
         widgets.static_slider(frame, [0.1, 0.05])
     with pytest.raises(ValueError, match="Invalid slider form"):
         widgets.lr_slider(frame, [0.1, 0.2], form="gif")
+
+
+@pytest.mark.parametrize("value", [0.1, 0.0123, 0.01, 0.3])
+def test_live_slider_steps_pass_through_the_start_value(frame, value):
+    """The browser snaps a FloatLogSlider to min + k·step: the start value must be such a point
+    (else value=0.1 reads 0.0987), and the range must still cover the grid."""
+    grid = widgets.lr_grid(0.01, 0.3, 7)
+    slider = widgets.live_slider(frame, grid, value=value).children[0]
+    k = (np.log10(value) - slider.min) / slider.step
+    assert abs(k - round(k)) < 1e-6
+    assert slider.min <= np.log10(grid[0]) + 1e-12 and slider.max >= np.log10(grid[-1]) - 1e-12
+    assert slider.min >= np.log10(grid[0]) - slider.step - 1e-12
+    assert slider.max <= np.log10(grid[-1]) + slider.step + 1e-12
+    assert slider.value == value

@@ -292,15 +292,28 @@ def _live_html(jpeg: bytes, size, alt: str) -> str:
             f'height="{height}" style="max-width:100%;height:auto">')
 
 
+def _log_range(etas: Sequence[float], value: float) -> tuple[float, float, float]:
+    """min, max and step (in log10 η) of a live slider over [min(etas), max(etas)] whose steps
+    pass through the start value: the browser snaps the value to ``min + k·step``, so the range
+    is widened (by at most one step each way) until the start value is one of those points and
+    the readout shows it. A start value at an end gets one step of room (10**max must not round
+    below it)."""
+    lo, hi, mid = np.log10(float(etas[0])), np.log10(float(etas[-1])), np.log10(value)
+    step = (hi - lo) / (4 * (len(etas) - 1))
+    below = max(1.0, np.ceil((mid - lo) / step - 1e-9))
+    above = max(1.0, np.ceil((hi - mid) / step - 1e-9))
+    return float(mid - below * step), float(mid + above * step), float(step)
+
+
 def live_slider(frame: SliderFrame, etas: Sequence[float], value: float | None = None,
                 description: str = "η", alt=None, aria_label: str | None = None) -> W.VBox:
     """A continuous log-scale slider over [min(etas), max(etas)] that redraws on every move.
     Its readout is editable: typing a value moves the slider."""
     grid, start = _grid_and_start(etas, value)
     renderer = BlitRenderer(frame)
-    lo, hi = np.log10(grid[0]), np.log10(grid[-1])
+    lo, hi, step = _log_range(etas, grid[start])
     slider = W.FloatLogSlider(
-        value=grid[start], base=10, min=lo, max=hi, step=(hi - lo) / (4 * (len(grid) - 1)),
+        value=grid[start], base=10, min=lo, max=hi, step=step,
         description=description, readout_format=".3g", continuous_update=True,
         layout=W.Layout(width="100%", max_width="720px"), style={"description_width": "initial"},
     )
