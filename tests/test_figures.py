@@ -165,6 +165,8 @@ def test_a_shown_figure_carries_its_alt_text(tmp_path, monkeypatch):
 # ---- every figure of the book ------------------------------------------------------------------
 
 def _problems(record: dict) -> list[str]:
+    if "error" in record:
+        return [f"the figure check could not read it: {record['error']}"]
     found = []
     if record.get("smallest_pt") is not None and record["smallest_pt"] < style.MIN_TEXT_PT:
         texts = ", ".join(f"{t['text']!r} {t['pt']} pt" for t in record["small_texts"][:4])

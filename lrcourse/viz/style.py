@@ -96,7 +96,12 @@ def _display_figures_as_png() -> None:
 
 def figure_png(fig: Figure) -> bytes:
     """The PNG a chapter shows for ``fig``: alt text inside (``Description``), report recorded."""
-    alt = getattr(fig, "_lrcourse_alt", None) or describe(fig)
+    alt = getattr(fig, "_lrcourse_alt", None)
+    if not alt:
+        try:
+            alt = describe(fig)
+        except Exception:  # never let the description break a chapter's figure
+            alt = "A figure (no description could be made from its labels)"
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=fig.dpi, bbox_inches="tight", facecolor="white",
                 metadata={"Description": alt})
@@ -356,7 +361,11 @@ def record_figure(fig: Figure, kind: str, ident: str, width_px: float | None = N
     path = os.environ.get(FIGURE_LOG_VAR)
     if not path:
         return None
-    report = {"kind": kind, "ident": ident, **figure_report(fig, width_px, column_px), **extra}
+    try:
+        measured = figure_report(fig, width_px, column_px)
+    except Exception as exc:  # a figure the check cannot read must not break the chapter
+        measured = {"error": f"{type(exc).__name__}: {exc}"}
+    report = {"kind": kind, "ident": ident, **measured, **extra}
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(report, default=str) + "\n")
     return report
