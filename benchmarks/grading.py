@@ -6,7 +6,8 @@ material — the student notebook with the master's solutions filled in (6 in 10
 each with a line of its own so that no two files are equal — then grades the whole folder with
 the real command, once per job count, each submission in its own jail, and prints the
 wall-clock time of the command (start-up and the master's run included) and submissions per
-minute side by side. It also checks that every job count gave the same grades.
+minute side by side, with the CPU time per submission (grader, workers and jails: steadier
+than the wall clock on a shared machine). It also checks that every job count gave the same grades.
 
     python benchmarks/grading.py [--count 100] [--set 01-gradient-descent] [--jobs 1,2]
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -79,18 +81,23 @@ def make_submissions(set_dir: Path, folder: Path, count: int) -> None:
         (folder / f"student{i:03d}.ipynb").write_text(json.dumps(nb))
 
 
-def grade(set_name: str, folder: Path, jobs: int) -> tuple[float, list]:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # every waited-for descendant
+    return usage.ru_utime + usage.ru_stime
+
+
+def grade(set_name: str, folder: Path, jobs: int) -> tuple[float, list, float]:
     cmd = [sys.executable, "-m", "lrcourse.grading.cli", set_name, str(folder), "--json",
            "--jobs", str(jobs)]
-    start = time.perf_counter()
+    cpu, start = _children_cpu(), time.perf_counter()
     result = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, _children_cpu() - cpu
     if result.returncode != 0:
         sys.exit(f"lrcourse-grade failed:\n{result.stderr[-2000:]}")
     grades = json.loads(result.stdout)
     for g in grades:
         g.pop("seconds")
-    return seconds, grades
+    return seconds, grades, cpu
 
 
 def main() -> None:
@@ -106,15 +113,16 @@ def main() -> None:
         make_submissions(set_dir, folder, args.count)
         runs = {j: grade(args.set, folder, j) for j in jobs}
     first = runs[jobs[0]][1]
-    same = all(g == first for _, g in runs.values())
+    same = all(g == first for _, g, _ in runs.values())
     totals = sorted({g["total"] for g in first})
     print(f"{args.count} submissions of {args.set} (totals seen: {totals}); "
           f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f}")
-    print(f"{'jobs':>4}  {'wall s':>8}  {'subs/min':>9}  {'speed-up':>8}")
+    print(f"{'jobs':>4}  {'wall s':>8}  {'subs/min':>9}  {'speed-up':>8}  {'CPU s/sub':>9}")
     base = runs[jobs[0]][0]
     for j in jobs:
-        seconds = runs[j][0]
-        print(f"{j:>4}  {seconds:8.1f}  {args.count / seconds * 60:9.1f}  {base / seconds:7.2f}×")
+        seconds, _, cpu = runs[j]
+        print(f"{j:>4}  {seconds:8.1f}  {args.count / seconds * 60:9.1f}  {base / seconds:7.2f}×"
+              f"  {cpu / args.count:9.2f}")
     print("grades identical across job counts: " + ("yes" if same else "NO"))
     if not same:
         sys.exit(1)
