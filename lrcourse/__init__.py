@@ -33,6 +33,7 @@ _EXPORTS = {
     "data": ["Dataset", "blobs", "digits", "mnist1d"],
     "training.loop": ["History", "train", "epoch_orders"],
     "training.models": ["mlp"],
+    "training.mup": ["mup_mlp", "mup_param_groups", "lr_multipliers", "MuReadout"],
     "training.metrics": ["macro_auc", "accuracy"],
     "training.sweep": ["SweepResult", "sweep_lr", "SplitCurves", "sweep_splits"],
     # optimizers on toy surfaces and real tasks
