@@ -86,7 +86,7 @@ def sharpness_frame(run, loss_ylim=(1e-3, 3.0), sharp_ylim=(0.0, 12.0)):
         if run.diverged_at[k] >= 0:
             state = f"diverged at t = {int(run.diverged_at[k])}"
         else:
-            state = f"final λ_max·η/2 = {run.final_sharpness[k] * run.etas[k] / 2:.2f}"
+            state = f"final $\\lambda_{{\\max}}\\eta/2$ = {run.final_sharpness[k] * run.etas[k] / 2:.2f}"
         label.set_text(f"η = {run.etas[k]:.3g} · 2/η = {2 / run.etas[k]:.2f}{where} · {state}")
 
     return SliderFrame(fig, [loss_line, sharp_line, limit_line, label], update)
