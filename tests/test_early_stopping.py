@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from lrcourse import data
-from lrcourse.choosing.early_stopping import SplitCurves, at_epoch, best_epoch, epoch_at_progress, sweep_splits
-from lrcourse.training.sweep import sweep_lr
+from lrcourse.choosing import fastest
+from lrcourse.choosing.early_stopping import at_epoch, best_epoch, epoch_at_progress, patience_stop
+from lrcourse.training.sweep import SplitCurves, sweep_lr, sweep_splits
 
 
 @pytest.fixture(scope="module")
@@ -113,13 +114,53 @@ def test_epoch_at_progress_is_the_first_epoch_with_eta_t_at_least_p():
     assert epoch_at_progress([0.1], 10, 3.0, 10)[0] == 2
 
 
+def _stop_reference(curve, p):
+    """(best epoch, last epoch read, stopped early) — the rule in the docstring, step by step."""
+    best, best_at, waited = math.inf, -1, 0
+    for t, value in enumerate(curve):
+        if not math.isfinite(value):
+            return best_at, t - 1, False
+        if value < best:
+            best, best_at, waited = value, t, 0
+        else:
+            waited += 1
+            if waited == p:
+                return best_at, t, True
+    return best_at, len(curve) - 1, False
+
+
+@pytest.mark.parametrize("patience", [None, 1, 4])
+def test_one_rule_for_loss_and_accuracy_curves_and_one_nan_handling(patience):
+    """best_epoch (loss, lower is better) and fastest.early_stop (accuracy, higher is better)
+    are the same rule: the accuracy curve −c stops where the loss curve c does."""
+    rng = np.random.default_rng(1)
+    curves = np.cumsum(rng.normal(0, 1, (120, 25)), axis=1)
+    curves[::5, 12:] = np.nan  # diverged runs
+    curves[1::9, :] = np.nan  # runs with nothing finite
+    curves[2::11, 7] = np.inf  # an overflow ends a run too
+    best, stop, stopped = patience_stop(curves, patience)
+    np.testing.assert_array_equal(best, best_epoch(curves, patience))
+    np.testing.assert_array_equal(patience_stop(-curves, patience, mode="max")[0], best)
+    for r, c in enumerate(curves):
+        want = _stop_reference(c, patience)
+        assert (best[r], stop[r], stopped[r]) == want
+        if patience is not None:
+            st = fastest.early_stop(-c, patience)
+            assert (st.best_epoch, st.stop_epoch, st.stopped_early) == want
+            assert (math.isnan(st.best) and want[0] == -1) or st.best == -c[want[0]]
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda ds: sweep_splits([-1.0], ds, epochs=1, batch_size=10), "Invalid learning rate: -1.0"),
     (lambda ds: sweep_splits([0.1], ds, epochs=0, batch_size=10), "Invalid epochs"),
     (lambda ds: sweep_splits([0.1], ds, epochs=1, batch_size=10, seeds=[]), "Invalid seeds"),
     (lambda ds: sweep_splits([0.1], ds, epochs=1, batch_size=10, momentum=-0.5), "Invalid momentum value"),
     (lambda ds: sweep_splits([0.1], ds, epochs=1, batch_size=10, sizes=(3, 5, 3)), "Invalid sizes"),
-    (lambda ds: best_epoch(np.zeros((3, 0))), "non-empty"),
+    (lambda ds: best_epoch(np.zeros((3, 0))), "Invalid curve.*non-empty"),
+    (lambda ds: patience_stop(np.zeros(3), mode="best"), "Invalid mode"),
+    (lambda ds: epoch_at_progress([0.1], 0, 1.0, 5), "Invalid steps_per_epoch"),
+    (lambda ds: epoch_at_progress([0.1], 10, 1.0, 0), "Invalid epochs"),
+    (lambda ds: epoch_at_progress([0.0], 10, 1.0, 5), "Invalid learning rate: 0.0"),
     (lambda ds: best_epoch(np.zeros((3, 4)), patience=0), "Invalid patience"),
     (lambda ds: epoch_at_progress([0.1], 10, -1.0, 5), "Invalid progress"),
 ])

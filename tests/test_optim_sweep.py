@@ -56,6 +56,26 @@ def test_a_diverging_member_does_not_poison_the_others(blobs64):
     assert frame["diverged"].any() and not frame.loc[~frame["diverged"], "val_loss"].isna().any()
 
 
+def test_a_diverging_member_equals_its_ordinary_run_up_to_the_divergence(blobs64):
+    """Oracle for divergence in float64: the diverging member stops at the epoch train() does,
+    and the epochs before it agree to rounding; the other member is untouched."""
+    etas = [0.05, 1e6]
+    sw = sweep_optimizer(optim.SGD, etas, blobs64, sizes=SIZES, epochs=8, batch_size=32, dtype=torch.float64,
+                         progress=False, momentum=0.5)
+    for j, eta in enumerate(etas):
+        model = models.mlp(SIZES, 0, torch.float64)
+        hist = train.train(model, optim.SGD(model.parameters(), lr=eta, momentum=0.5), blobs64, epochs=8,
+                           batch_size=32, seed=0, progress=False)
+        d = hist.diverged_at
+        assert sw.diverged_at[0, j] == (-1 if d is None else d)
+        upto = 8 if d is None else d
+        # relative too: the diverging member's losses grow to ~1e250 before they overflow
+        np.testing.assert_allclose(sw.train_loss[0, j, :upto], hist.train_loss[:upto], rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(sw.val_loss[0, j, :upto], hist.val_loss[:upto], rtol=1e-9, atol=1e-9)
+        np.testing.assert_array_equal(sw.val_acc[0, j, :upto], hist.val_acc[:upto])
+    assert sw.diverged_at[0, 1] >= 1  # the premise: η = 10⁶ diverges, after at least one epoch
+
+
 def test_sweep_rejects_bad_arguments(blobs64):
     with pytest.raises(ValueError, match="Invalid learning rate: -1.0"):
         sweep_optimizer(optim.Adam, [-1.0], blobs64, epochs=1, batch_size=10)
@@ -63,6 +83,12 @@ def test_sweep_rejects_bad_arguments(blobs64):
         sweep_optimizer(optim.Adam, [0.1], blobs64, epochs=1, batch_size=10, seeds=())
     with pytest.raises(ValueError, match="Invalid sizes"):
         sweep_optimizer(optim.Adam, [0.1], blobs64, sizes=(3, 4, 3), epochs=1, batch_size=10)
+    with pytest.raises(ValueError, match="Invalid epochs"):
+        sweep_optimizer(optim.Adam, [0.1], blobs64, epochs=0, batch_size=10)
+    with pytest.raises(ValueError, match="Invalid batch_size"):
+        sweep_optimizer(optim.Adam, [0.1], blobs64, epochs=1, batch_size=0)
+    with pytest.raises(ValueError, match="Invalid dtype"):
+        sweep_optimizer(optim.Adam, [0.1], blobs64, epochs=1, batch_size=10, dtype=torch.int64)
 
 
 def test_effective_step_of_plain_sgd_is_eta_and_adam_spreads(blobs64):

@@ -8,8 +8,8 @@ shape (K, d_out, 1), and every activation is kept **feature-major**, a_l of shap
 Feature-major makes the softmax over a few classes and the small ``bmm``s several times
 faster on a CPU than the batch-major (K, B, d) layout. Where the K members read the same
 inputs (one seed's batch, or an evaluation split), the first layer is one matrix product
-(K·d_1, d_0)·(d_0, B) instead of K small ones; members of different seeds read their own
-seed's batch, one product per seed.
+(K·d_1, d_0 + 1)·(d_0 + 1, B) instead of K small ones, with b_1 folded into W_1 and a row of
+ones into x; members of different seeds read their own seed's batch, one product per seed.
 
 The backward pass of the mean cross-entropy L_k of each member's batch is written out by
 hand (faster than autograd here; p = softmax(z_L), one-hot targets Y):
@@ -32,8 +32,8 @@ import torch
 
 from lrcourse.training.metrics import accuracy, macro_auc
 
-__all__ = ["StackedMLP", "forward", "member_losses", "epoch_batches", "chunks", "chunk_size",
-           "ACTIVATIONS", "EVAL_BUDGET"]
+__all__ = ["StackedMLP", "forward", "member_losses", "with_ones", "epoch_batches", "chunks",
+           "chunk_size", "ACTIVATIONS", "EVAL_BUDGET"]
 
 ACTIVATIONS = ("relu", "tanh")
 EVAL_BUDGET = 2**18  # elements of one hidden activation buffer during evaluation
@@ -45,51 +45,28 @@ def _activate(z: torch.Tensor, activation: str) -> torch.Tensor:
     return z.relu_() if activation == "relu" else z.tanh_()
 
 
-def forward(Ws, bs, x, *, activation: str = "relu", groups=None, scratch=None, keep: bool = False):
-    """Logits (K, C, B) of the K stacked MLPs (Ws[l] (K, d_out, d_in), bs[l] (K, d_out, 1)).
-
-    ``x``: inputs shared by every member, (d_0, B); or one input per seed, (S, d_0, B), with
-    ``groups`` the (seed, first row, end row) runs of members that read seed s's inputs
-    (members of one seed are consecutive rows). ``scratch``: flat buffers for the hidden
-    activations, reused between calls (no grad). ``keep``: also return the activations
-    a_0 = x, a_1, … a_{L−1} (for the backward pass). Differentiable when the parameters
-    require grad.
-    """
+def forward(Ws, bs, x, *, activation: str = "relu", keep: bool = False):
+    """Logits (K, C, n) of K stacked MLPs (Ws[l] (K, d_out, d_in), bs[l] (K, d_out, 1)) on
+    inputs x (d_0, n) that every member reads. Differentiable when the parameters require
+    grad (no in-place op then): :func:`lrcourse.choosing.hessian.track_sharpness` takes
+    Hessian-vector products through it. ``keep``: also return the activations a_0 … a_{L−1}."""
     K = Ws[0].shape[0]
-    acts = [x]
-    a = None
-    for l, (W, b) in enumerate(zip(Ws, bs)):
-        last = l + 1 == len(Ws)
-        B = x.shape[-1]
-        out = None
-        if scratch is not None and not last:  # a contiguous view of the front of a flat buffer
-            out = scratch[l][: K * W.shape[1] * B].view(K, W.shape[1], B)
-        if l == 0:
-            z = _first_layer(W, b, x, groups, out)
-        else:
-            z = torch.baddbmm(b, W, a, out=out) if out is not None else torch.baddbmm(b, W, a)
-        if last:
-            return (z, acts) if keep else z
+    z = torch.baddbmm(bs[0], Ws[0], x.expand(K, *x.shape))
+    return _upper_layers(Ws, bs, z, [x], activation, None, keep)
+
+
+def _upper_layers(Ws, bs, z, acts, activation, scratch, keep):
+    """From z_1 on: a_l = act(z_l), z_{l+1} = W_{l+1}·a_l + b_{l+1}, …, up to the logits z_L."""
+    for l in range(1, len(Ws)):
         a = _activate(z, activation)
         acts.append(a)
-
-
-def _first_layer(W, b, x, groups, out):
-    """z_1 = W_1·x + b_1 for every member: one (K·d_1, d_0)·(d_0, B) product for shared
-    inputs, one per seed otherwise."""
-    K, d_out, d_in = W.shape
-    B = x.shape[-1]
-    if x.dim() == 2 and (W.requires_grad or b.requires_grad):  # autograd: plain broadcast bmm
-        return torch.baddbmm(b, W, x.expand(K, d_in, B))
-    if out is None:
-        out = x.new_empty(K, d_out, B)
-    if x.dim() == 2:
-        torch.addmm(b.reshape(K * d_out, 1), W.reshape(K * d_out, d_in), x, out=out.view(K * d_out, B))
-        return out
-    for s, lo, hi in groups:
-        n = (hi - lo) * d_out
-        torch.addmm(b[lo:hi].reshape(n, 1), W[lo:hi].reshape(n, d_in), x[s], out=out[lo:hi].view(n, B))
-    return out
+        W, b = Ws[l], bs[l]
+        out = None
+        if scratch is not None and l + 1 < len(Ws):  # a contiguous view of the front of a flat buffer
+            shape = (W.shape[0], W.shape[1], a.shape[-1])
+            out = scratch[l][: math.prod(shape)].view(shape)
+        z = torch.baddbmm(b, W, a, out=out) if out is not None else torch.baddbmm(b, W, a)
+    return (z, acts) if keep else z
 
 
 def member_losses(logits: torch.Tensor, y: torch.Tensor, loss: str = "cross_entropy") -> torch.Tensor:
@@ -104,9 +81,16 @@ def member_losses(logits: torch.Tensor, y: torch.Tensor, loss: str = "cross_entr
 
 
 class StackedMLP:
-    """θ of the members still training, stacked: W_l (K, d_out, d_in), b_l (K, d_out, 1), with
-    which member each row is (``alive``), which seed's batches it reads (``seed_of``) and,
-    for :meth:`sgd_step`, its η (K, 1, 1) and momentum buffers.
+    """θ of the members still training, stacked, with which member each row is (``alive``),
+    which seed's batches it reads (``seed_of``) and, for :meth:`sgd_step`, its η (K, 1, 1)
+    and momentum buffers.
+
+    The first layer is kept as one tensor [W_1 | b_1] of shape (K, d_1, d_0 + 1), and the
+    inputs carry a row of ones (see :func:`with_ones`): then z_1 = [W_1 | b_1]·[x; 1] is one
+    matrix product over all members that read x, and its gradient ∂L/∂z_1·[x; 1]ᵀ gives
+    ∂L/∂W_1 and ∂L/∂b_1 together. ``Ws`` and ``bs`` are the usual per-layer views
+    (W_l (K, d_out, d_in), b_l (K, d_out, 1)); ``tensors`` are what a step moves,
+    [[W_1 | b_1], W_2 … W_L, b_2 … b_L], in the order of :meth:`loss_and_grads`'s gradients.
 
     Build it with :meth:`from_nets` from one parameter list per seed (``[W_1, b_1, W_2, …]``
     as ``mlp(sizes, seed).parameters()`` gives them), each repeated for ``repeats`` rates:
@@ -114,13 +98,13 @@ class StackedMLP:
     """
 
     def __init__(self, Ws, bs, *, seed_of=None, eta=None, momentum: float = 0.0):
-        self.Ws, self.bs = list(Ws), list(bs)
-        K = self.Ws[0].shape[0]
+        self.tensors = [torch.cat([Ws[0], bs[0]], 2)] + list(Ws[1:]) + list(bs[1:])
+        K = self.tensors[0].shape[0]
         self.alive = torch.arange(K)
         self.seed_of = torch.zeros(K, dtype=torch.long) if seed_of is None else seed_of
         self.eta = eta
         self.momentum = float(momentum)
-        self.bufs = [torch.zeros_like(t) for t in self.Ws + self.bs] if momentum else None
+        self.bufs = [torch.zeros_like(t) for t in self.tensors] if momentum else None
         self.scratch: list[torch.Tensor] = []  # flat buffers for hidden activations in evaluation
         self._groups()
 
@@ -144,9 +128,18 @@ class StackedMLP:
         return len(self.alive)
 
     @property
-    def params(self) -> list[torch.Tensor]:
-        """[W_1 … W_L, b_1 … b_L]."""
-        return self.Ws + self.bs
+    def n_layers(self) -> int:
+        return (len(self.tensors) + 1) // 2
+
+    @property
+    def Ws(self) -> list[torch.Tensor]:
+        """W_1 … W_L (W_1 a view into [W_1 | b_1])."""
+        return [self.tensors[0][:, :, :-1]] + self.tensors[1 : self.n_layers]
+
+    @property
+    def bs(self) -> list[torch.Tensor]:
+        """b_1 … b_L, each (K, d_out, 1) (b_1 a view into [W_1 | b_1])."""
+        return [self.tensors[0][:, :, -1:]] + self.tensors[self.n_layers :]
 
     def _groups(self) -> None:
         """Runs of consecutive rows that read the same seed's inputs."""
@@ -154,48 +147,63 @@ class StackedMLP:
         ends = counts.cumsum(0).tolist()
         self.groups = [(int(s), e - int(c), e) for s, c, e in zip(seeds, counts, ends)]
 
-    def forward(self, x, scratch=None, keep=False):
-        """:func:`forward` of the stack: x (d_0, B) shared, or (S, d_0, B) one per seed."""
-        if x.dim() == 3 and x.shape[0] == 1:
-            x = x[0]
-        return forward(self.Ws, self.bs, x, groups=self.groups, scratch=scratch, keep=keep)
+    def forward(self, x1, scratch=None, keep=False):
+        """Logits (K, C, B) for inputs with a row of ones, x1 = [x; 1]: (d_0 + 1, B) read by
+        every member, or (S, d_0 + 1, B), one per seed (rows read their seed's). ``scratch``:
+        flat buffers for the hidden activations, reused between calls. ``keep``: also return
+        the activations [x1, a_1, …, a_{L−1}] (for the backward pass)."""
+        if x1.dim() == 3 and x1.shape[0] == 1:
+            x1 = x1[0]
+        T = self.tensors[0]
+        K, d_out, d_in = T.shape
+        B = x1.shape[-1]
+        if scratch is not None and self.n_layers > 1:
+            out = scratch[0][: K * d_out * B].view(K, d_out, B)
+        else:
+            out = x1.new_empty(K, d_out, B)
+        if x1.dim() == 2:  # one (K·d_1, d_0 + 1)·(d_0 + 1, B) product for every member
+            torch.mm(T.view(K * d_out, d_in), x1, out=out.view(K * d_out, B))
+        else:
+            for s, lo, hi in self.groups:
+                n = (hi - lo) * d_out
+                torch.mm(T[lo:hi].view(n, d_in), x1[s], out=out[lo:hi].view(n, B))
+        return _upper_layers(self.Ws, self.bs, out, [x1], "relu", scratch, keep)
 
-    def loss_and_grads(self, x, y, onehot):
-        """Each row's mean cross-entropy L (K,) on its batch and ∂L/∂θ, [∂W_1 … ∂W_L, ∂b_1 … ∂b_L].
+    def loss_and_grads(self, x1, y, onehot):
+        """Each row's mean cross-entropy L (K,) on its batch and ∂L/∂θ for ``tensors``:
+        [∂[W_1 | b_1], ∂W_2 … ∂W_L, ∂b_2 … ∂b_L].
 
-        x (d_0, B) with labels y (B,) and one-hot targets (C, B), shared by every row; or
-        per seed, (S, d_0, B), (S, B), (S, C, B)."""
-        shared = x.dim() == 2 or x.shape[0] == 1
+        x1 = [x; 1] (d_0 + 1, B) with labels y (B,) and one-hot targets (C, B), shared by every
+        row; or per seed, (S, d_0 + 1, B), (S, B), (S, C, B)."""
+        shared = x1.dim() == 2 or x1.shape[0] == 1
         if shared:
-            x, y, onehot = (x.reshape(x.shape[-2:]), y.reshape(-1), onehot.reshape(onehot.shape[-2:]))
-        K, B = len(self), x.shape[-1]
-        logits, acts = self.forward(x, keep=True)
+            x1, y, onehot = (x1.reshape(x1.shape[-2:]), y.reshape(-1), onehot.reshape(onehot.shape[-2:]))
+        K, B = len(self), x1.shape[-1]
+        logits, acts = self.forward(x1, keep=True)
         logp = torch.log_softmax(logits, 1)
         labels = y.view(1, 1, B).expand(K, 1, B) if shared else y[self.seed_of].unsqueeze(1)
         loss = -logp.gather(1, labels).mean((1, 2))
         g = logp.exp_().sub_(onehot if shared else onehot[self.seed_of]).div_(B)  # ∂L/∂z_L = (p − Y)/B
-        n_layers = len(self.Ws)
-        grads = [None] * (2 * n_layers)
-        for l in range(n_layers - 1, -1, -1):
-            if l:
-                grads[l] = torch.bmm(g, acts[l].transpose(1, 2))  # ∂L/∂W_l = ∂L/∂z_l·a_{l−1}ᵀ
-            else:
-                grads[0] = self._first_grad(g, x)
-            grads[n_layers + l] = g.sum(2, keepdim=True)  # ∂L/∂b_l
-            if l:  # ∂L/∂z_{l−1} = W_lᵀ·∂L/∂z_l where a_{l−1} > 0, else 0
-                back = torch.bmm(self.Ws[l].transpose(1, 2), g)
-                g = torch.ops.aten.threshold_backward(back, acts[l], 0)
+        L = self.n_layers
+        grads = [None] * len(self.tensors)
+        Ws = self.Ws
+        for l in range(L - 1, 0, -1):
+            grads[l] = torch.bmm(g, acts[l].transpose(1, 2))  # ∂L/∂W_l = ∂L/∂z_l·a_{l−1}ᵀ
+            grads[L - 1 + l] = g.sum(2, keepdim=True)  # ∂L/∂b_l
+            back = torch.bmm(Ws[l].transpose(1, 2), g)  # ∂L/∂a_{l−1} = W_lᵀ·∂L/∂z_l
+            g = torch.ops.aten.threshold_backward(back, acts[l], 0)  # 0 where a_{l−1} = 0
+        grads[0] = self._first_grad(g, x1)
         return loss, grads
 
-    def _first_grad(self, g, x):
-        """∂L/∂W_1 = ∂L/∂z_1·xᵀ: one product for shared inputs, one per seed otherwise."""
+    def _first_grad(self, g, x1):
+        """∂L/∂[W_1 | b_1] = ∂L/∂z_1·[x; 1]ᵀ: one product for shared inputs, one per seed otherwise."""
         K, d_out, B = g.shape
-        d_in = x.shape[-2]
-        if x.dim() == 2:
-            return torch.mm(g.reshape(K * d_out, B), x.T).view(K, d_out, d_in)
+        d_in = x1.shape[-2]
+        if x1.dim() == 2:
+            return torch.mm(g.reshape(K * d_out, B), x1.T).view(K, d_out, d_in)
         out = g.new_empty(K, d_out, d_in)
         for s, lo, hi in self.groups:
-            torch.mm(g[lo:hi].reshape(-1, B), x[s].T, out=out[lo:hi].view(-1, d_in))
+            torch.mm(g[lo:hi].reshape(-1, B), x1[s].T, out=out[lo:hi].view(-1, d_in))
         return out
 
     def sgd_step(self, grads, frozen=None) -> None:
@@ -206,7 +214,7 @@ class StackedMLP:
             mask = frozen.view(-1, 1, 1)
             grads = [gr.masked_fill_(mask, 0.0) for gr in grads]
             step = step.masked_fill(mask, 0.0)
-        for i, (p, gr) in enumerate(zip(self.Ws + self.bs, grads)):
+        for i, (p, gr) in enumerate(zip(self.tensors, grads)):
             if self.bufs is not None:
                 gr = self.bufs[i].mul_(self.momentum).add_(gr)  # v ← β·v + ∇L
             p.addcmul_(step, gr, value=-1.0)  # θ ← θ − η·v
@@ -228,10 +236,10 @@ class StackedMLP:
         return torch.stack(losses, 1), frozen
 
     def logits(self, pieces) -> torch.Tensor:
-        """Logits (K, C, n) on a split given as contiguous feature-major chunks (d, ≤ chunk)
-        (see :func:`chunks`). The hidden activations of every chunk go to the same flat
-        buffers, kept between calls: with K = 64, fresh megabyte-sized tensors per epoch
-        (page faults, cache misses) made the evaluation about twice as slow."""
+        """Logits (K, C, n) on a split given as feature-major chunks with a row of ones
+        (d_0 + 1, ≤ chunk) (see :func:`chunks`). The hidden activations of every chunk go to
+        the same flat buffers, kept between calls: with K = 64, fresh megabyte-sized tensors
+        per epoch (page faults, cache misses) made the evaluation about twice as slow."""
         K = len(self)
         size = K * max((W.shape[1] for W in self.Ws[:-1]), default=0) * max(x.shape[1] for x in pieces)
         if not self.scratch or self.scratch[0].numel() < size:
@@ -254,8 +262,7 @@ class StackedMLP:
 
     def keep(self, rows: torch.Tensor) -> None:
         """Keep only ``rows`` (a boolean mask): the others leave the computation."""
-        self.Ws = [t[rows] for t in self.Ws]
-        self.bs = [t[rows] for t in self.bs]
+        self.tensors = [t[rows] for t in self.tensors]
         if self.bufs is not None:
             self.bufs = [t[rows] for t in self.bufs]
         if self.eta is not None:
@@ -264,17 +271,24 @@ class StackedMLP:
         self._groups()
 
 
+def with_ones(X: torch.Tensor, dim: int) -> torch.Tensor:
+    """X with a row (along ``dim``) of ones appended: the inputs [x; 1] of :class:`StackedMLP`."""
+    shape = list(X.shape)
+    shape[dim] = 1
+    return torch.cat([X, X.new_ones(shape)], dim)
+
+
 def epoch_batches(X, y, one_hot, orders):
     """This epoch's data in each seed's batch order (``orders``: one ``epoch_orders`` iterator
-    per seed), feature-major as :class:`StackedMLP` wants: inputs (S, d, n), labels (S, n),
-    one-hot targets (S, C, n)."""
+    per seed), feature-major as :class:`StackedMLP` wants: inputs with a row of ones
+    (S, d + 1, n), labels (S, n), one-hot targets (S, C, n)."""
     order = torch.stack([next(o) for o in orders])
-    return X[order].transpose(1, 2).contiguous(), y[order], one_hot[order].transpose(1, 2).contiguous()
+    return with_ones(X[order].transpose(1, 2), 1), y[order], one_hot[order].transpose(1, 2).contiguous()
 
 
 def chunks(X: torch.Tensor, size: int) -> list[torch.Tensor]:
-    """X (n, d) as contiguous feature-major pieces (d, ≤ size)."""
-    return [X[i : i + size].T.contiguous() for i in range(0, len(X), size)]
+    """X (n, d) as contiguous feature-major pieces with a row of ones, (d + 1, ≤ size)."""
+    return [with_ones(X[i : i + size].T, 0) for i in range(0, len(X), size)]
 
 
 def chunk_size(K: int, sizes) -> int:

@@ -95,7 +95,7 @@ def sweep_optimizer(optimizer_cls, etas, data, *, sizes=None, epochs: int, batch
     size = chunk_size(K, sizes)
     val_chunks, test_chunks = chunks(data.X_val.to(dtype), size), chunks(data.X_test.to(dtype), size)
     stack = StackedMLP.from_nets([list(mlp(sizes, s, dtype).parameters()) for s in seeds], E)
-    params = stack.params  # the optimizer moves these tensors in place; no member ever leaves
+    params = stack.tensors  # the optimizer moves these tensors in place; no member ever leaves
     stepper = UnitStep(optimizer_cls, params, **hyper)
     eta = torch.tensor(eta_values, dtype=dtype).repeat(S)
     alive = torch.ones(K, dtype=torch.bool)
