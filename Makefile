@@ -1,12 +1,16 @@
 # The two commands in README.md:
 #   make book   set everything up (venv, Python and npm packages) and build the site
 #   make test   run every test, including the slow ones (book build, browser, grading)
+# and, for learners and publishers (README, "Live, locally", "Binder / Colab", "Publishing"):
+#   make lab        JupyterLab on this repository, chapters open as notebooks
+#   make notebooks  regenerate the Colab copies notebooks/*.ipynb from book/*.md
+#   make publish    the build for GitHub Pages: refuses the placeholder repository URL
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test test-fast setup exercises benchmarks clean
+.PHONY: book test test-fast setup exercises benchmarks clean lab notebooks publish
 
 book: setup
 	@if [ -f _build/.built ] && [ -n "$$(find lrcourse -name '*.py' -newer _build/.built)" ]; then \
@@ -23,10 +27,10 @@ test-fast: setup
 
 setup: $(STAMP) node_modules/.package-lock.json
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt pyproject.toml tools/install_requirements.py
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/python tools/install_requirements.py --quiet -r requirements.txt
 	@touch $(STAMP)
 
 # The scale-out extras (Ray Tune) are tested but not needed to build the book.
@@ -48,3 +52,23 @@ benchmarks: setup
 
 clean:
 	rm -rf _build
+
+# JupyterLab from the venv with this repository's settings (.jupyter/): Markdown chapters open
+# as notebooks (labconfig/default_setting_overrides.json). Its settings, workspaces, runtime
+# files and IPython profile stay under .jupyter/ (git-ignored), not in your HOME.
+LAB_ARGS ?=
+lab: setup
+	JUPYTER_CONFIG_DIR="$(CURDIR)/.jupyter" JUPYTER_DATA_DIR="$(CURDIR)/.jupyter/data" \
+	IPYTHONDIR="$(CURDIR)/.jupyter/ipython" \
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+
+# The Colab copies of the chapters (notebooks/NN-name.ipynb, generated from book/*.md; they
+# install lrcourse from repository.url of _config.yml). --check: exit 1 if one is out of date.
+notebooks: setup
+	$(BIN)/python -m lrcourse.launch notebooks
+
+# What the Pages workflow runs: the book, refusing to publish with the placeholder repository URL.
+publish: setup
+	$(BIN)/python -m lrcourse.launch check-repository
+	$(BIN)/python -m lrcourse.launch notebooks --check
+	LRCOURSE_PUBLISH=1 $(MAKE) book
