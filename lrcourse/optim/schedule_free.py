@@ -24,7 +24,8 @@ These equal `schedulefree` 1.4.1's `SGDScheduleFree` and `AdamWScheduleFree` (si
 defaults, param_group keys, state, `state_dict`), written as the formula. Unlike the
 package, `p.grad` is left untouched (the package adds weight decay and divides by the
 Adam denominator in place), and `foreach` is accepted and stored but the update is always
-the per-parameter loop.
+written with torch's multi-tensor ops (one call per line of the formula for a whole group;
+the package's `foreach=False` loop gives the same numbers).
 """
 import torch
 from torch.optim import Optimizer
@@ -36,15 +37,18 @@ NOT_IN_TRAIN_MODE = ("Optimizer was not in train mode when step is called. "
                      "optimizer. See documentation for details.")
 
 
-def schedule_free_update(y, z, direction, lr, beta, c):
-    r"""One schedule-free step on y (the parameter) and z, in place.
+def schedule_free_update(ys, zs, directions, lr, beta, c):
+    r"""One schedule-free step on the parameters y and their z's, in place.
 
         y ← (1 − c)·y + c·z + η·(β·(1 − c) − 1)·d
         z ← z − η·d
+
+    Each argument is a list (the tensors of one param group); each line of the formula is one
+    call of torch's multi-tensor (``_foreach``) ops for the whole list.
     """
-    y.lerp_(z, c)
-    y.add_(direction, alpha=lr * (beta * (1 - c) - 1))
-    z.sub_(direction, alpha=lr)
+    torch._foreach_lerp_(ys, zs, c)
+    torch._foreach_add_(ys, directions, alpha=lr * (beta * (1 - c) - 1))
+    torch._foreach_sub_(zs, directions, alpha=lr)
 
 
 class _ScheduleFree(Optimizer):
@@ -92,6 +96,17 @@ class _ScheduleFree(Optimizer):
         c = weight / group["weight_sum"] if group["weight_sum"] != 0 else 0
         return lr, c
 
+    def _with_grad(self, group, *zeros):
+        """The group's parameters with a gradient; z (= θ) and `zeros` created on first use."""
+        ys = [p for p in group["params"] if p.grad is not None]
+        for p in ys:
+            state = self.state[p]
+            if "z" not in state:
+                state["z"] = p.detach().clone()
+                for name in zeros:
+                    state[name] = torch.zeros_like(p)
+        return ys
+
     def _loss(self, closure):
         if not self.param_groups[0]["train_mode"]:
             raise RuntimeError(NOT_IN_TRAIN_MODE)
@@ -131,15 +146,13 @@ class SGDScheduleFree(_ScheduleFree):
         loss = self._loss(closure)
         for group in self.param_groups:
             lr, c = self._schedule(group)
-            wd = group["weight_decay"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if "z" not in state:
-                    state["z"] = p.detach().clone()
-                d = p.grad.add(p, alpha=wd) if wd != 0 else p.grad
-                schedule_free_update(p, state["z"], d, lr, group["momentum"], c)
+            ys = self._with_grad(group)
+            if ys:
+                grads = [p.grad for p in ys]
+                d = (torch._foreach_add(grads, ys, alpha=group["weight_decay"])
+                     if group["weight_decay"] != 0 else grads)  # g + wd·y
+                schedule_free_update(ys, [self.state[p]["z"] for p in ys], d, lr,
+                                     group["momentum"], c)
             group["k"] += 1
         return loss
 
@@ -171,19 +184,18 @@ class AdamWScheduleFree(_ScheduleFree):
             beta1, beta2 = group["betas"]
             bias_correction2 = 1 - beta2 ** (group["k"] + 1)
             lr, c = self._schedule(group)
-            wd, eps = group["weight_decay"], group["eps"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if "z" not in state:
-                    state["z"] = p.detach().clone()
-                    state["exp_avg_sq"] = torch.zeros_like(p)
-                v = state["exp_avg_sq"]
-                v.mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
-                d = p.grad / v.div(bias_correction2).sqrt_().add_(eps)
-                if wd != 0:
-                    d.add_(p, alpha=wd)
-                schedule_free_update(p, state["z"], d, lr, beta1, c)
+            ys = self._with_grad(group, "exp_avg_sq")
+            if ys:
+                grads = [p.grad for p in ys]
+                v = [self.state[p]["exp_avg_sq"] for p in ys]
+                torch._foreach_mul_(v, beta2)                                # v ← β₂·v
+                torch._foreach_addcmul_(v, grads, grads, value=1 - beta2)    #   + (1 − β₂)·g²
+                denom = torch._foreach_div(v, bias_correction2)              # v̂
+                torch._foreach_sqrt_(denom)
+                torch._foreach_add_(denom, group["eps"])                     # √v̂ + ε
+                d = torch._foreach_div(grads, denom)                         # g/(√v̂ + ε)
+                if group["weight_decay"] != 0:
+                    torch._foreach_add_(d, ys, alpha=group["weight_decay"])  #   + wd·y
+                schedule_free_update(ys, [self.state[p]["z"] for p in ys], d, lr, beta1, c)
             group["k"] += 1
         return loss
