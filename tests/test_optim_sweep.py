@@ -106,6 +106,10 @@ def test_effective_step_of_plain_sgd_is_eta_and_adam_spreads(blobs64):
     hist = train.train(model, torch.optim.Adam(model.parameters(), lr=0.01), blobs64, epochs=2,
                        batch_size=30, progress=False)
     np.testing.assert_allclose(adam.loss, hist.batch_loss, rtol=0, atol=1e-12)
-    with pytest.raises(ValueError, match="Invalid quantiles"):
+    for bad in [(1.5,), (), (0.5, float("nan")), 0.5]:
+        with pytest.raises(ValueError, match="Invalid quantiles"):
+            effective_steps(model, torch.optim.SGD(model.parameters(), lr=0.1), blobs64, epochs=1,
+                            batch_size=30, quantiles=bad)
+    with pytest.raises(ValueError, match="Invalid seed"):
         effective_steps(model, torch.optim.SGD(model.parameters(), lr=0.1), blobs64, epochs=1,
-                        batch_size=30, quantiles=(1.5,))
+                        batch_size=30, seed=-1)

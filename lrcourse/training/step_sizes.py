@@ -38,10 +38,13 @@ class StepSizes:
 
 
 def _check_quantiles(quantiles) -> tuple[float, ...]:
-    qs = tuple(float(q) for q in quantiles)
-    if not qs or any(not 0.0 <= q <= 1.0 for q in qs):
-        raise ValueError(f"Invalid quantiles: {quantiles!r} (need values in [0, 1])")
-    return qs
+    try:
+        qs = tuple(quantiles)
+    except TypeError:
+        raise ValueError(f"Invalid quantiles: {quantiles!r} (need a sequence of numbers in [0, 1])") from None
+    if not qs:
+        raise ValueError("Invalid quantiles: () (need at least one number in [0, 1])")
+    return tuple(_checks.fraction(q, "quantiles", open_low=False, open_high=False) for q in qs)
 
 
 def effective_steps(model: torch.nn.Module, optimizer: torch.optim.Optimizer, data, *, epochs: int,
@@ -50,6 +53,7 @@ def effective_steps(model: torch.nn.Module, optimizer: torch.optim.Optimizer, da
     """Train ``model`` with ``optimizer`` on ``data`` and record every step's quantiles."""
     epochs = _checks.positive_int(epochs, "epochs")
     batch_size = _checks.positive_int(batch_size, "batch_size")
+    seed = _checks.seed(seed)
     qs = _check_quantiles(quantiles)
     q = torch.tensor(qs, dtype=torch.float64)
     params = [p for p in model.parameters() if p.requires_grad]
