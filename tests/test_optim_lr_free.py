@@ -193,7 +193,8 @@ DRAW = {"SGDScheduleFree": draw_sgd_sf, "AdamWScheduleFree": draw_adamw_sf,
 EDGES = {
     "SGDScheduleFree": [(dict(lr=0.5), dict(lr=0.25)),
                         (dict(lr=0.5, warmup_steps=40, weight_decay=1e-3), dict(momentum=0.5)),
-                        (dict(lr=0.5, weight_lr_power=0.0, r=1.0), dict(lr=0.0))],
+                        (dict(lr=0.5, weight_lr_power=0.0, r=1.0), dict(lr=0.0)),
+                        (dict(lr=0.5, warmup_steps=3), dict(lr=0.0))],  # Σ weights = 0: c = 0
     "AdamWScheduleFree": [(dict(), dict(lr=0.01)),
                           (dict(lr=1e-2, warmup_steps=40, weight_decay=0.05),
                            dict(betas=(0.5, 0.99))),
@@ -411,3 +412,34 @@ def test_schedule_free_eval_and_train_are_inverse_and_move_to_the_average():
     assert gap(flat(model), y_point) > 1e-4
     opt.train()
     assert gap(flat(model), y_point) <= 1e-12
+
+
+@pytest.mark.parametrize("name", ["Prodigy", "DAdaptAdam"])
+def test_a_step_without_gradient_signal_leaves_theta_where_the_package_does(name):
+    """All-zero gradients at the first step: ‖s‖₁ = 0, so the step returns before moving θ
+    (the state is created, the counters do not advance); training then goes on alike."""
+    finals = []
+    for cls in (getattr(ours, name), THEIRS[name]):
+        X, y, model = make_problem()
+        before = flat(model)
+        opt = cls(groups(model, {}))
+        for p in model.parameters():
+            p.grad = torch.zeros_like(p)
+        opt.step()
+        assert torch.equal(flat(model), before)
+        assert opt.param_groups[0]["k"] == 0 and "d_hat" not in opt.param_groups[0]
+        run(model, opt, X, y, 0, 10, False, False)
+        finals.append((flat(model), opt.state_dict()))
+    assert gap(finals[0][0], finals[1][0]) <= TOL
+    assert gap(finals[0][0], before) > 0
+    assert_same_state(finals[0][1], finals[1][1])
+
+
+def test_dadapt_sgd_with_a_zero_first_gradient_fails_like_the_package():
+    """‖g₀‖ = 0 divides by zero in both (the step size is d·η/‖g₀‖)."""
+    for cls in (ours.DAdaptSGD, THEIRS["DAdaptSGD"]):
+        p = nn.Parameter(torch.ones(3, dtype=torch.float64))
+        opt = cls([p])
+        p.grad = torch.zeros_like(p)
+        with pytest.raises(ZeroDivisionError, match="division by zero"):
+            opt.step()
