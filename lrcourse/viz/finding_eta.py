@@ -16,10 +16,16 @@ from lrcourse.viz.frames import SliderFrame
 from lrcourse.viz.schedule_results import legible
 from lrcourse.viz.style import PALETTE, lr_axis, new_figure
 
-__all__ = ["MARKERS", "grid_figure", "range_test_figure", "suggestions_figure", "optimizers_figure",
+__all__ = ["MARKERS", "readable", "grid_figure", "range_test_figure", "suggestions_figure", "optimizers_figure",
            "doctor_frame"]
 
 MARKERS = {"valley": "o", "steep": "^", "minimum/10": "s"}
+READABLE = {"nan": "non-finite loss"}  # the doctor's label "nan", in words a reader does not mistake for a gap
+
+
+def readable(label: str) -> str:
+    """The doctor's label as a reader sees it."""
+    return READABLE.get(label, label)
 
 
 def _above(ax, ncol=2):
@@ -156,7 +162,7 @@ def doctor_frame(run, grid, mean_acc, run_acc, diagnose, *, seed_index=0, size=(
         lines = textwrap.wrap(d.message, 46)
         if len(lines) > 3:
             lines = lines[:2] + [textwrap.shorten(" ".join(lines[2:]), 46, placeholder=" …")]
-        text.set_text(f"η = {grid[i]:.3g}, the doctor: {d.label.upper()}\n" + "\n".join(lines + [" "] * (3 - len(lines))))
+        text.set_text(f"η = {grid[i]:.3g}, the doctor: {readable(d.label).upper()}\n" + "\n".join(lines + [" "] * (3 - len(lines))))
 
     legible(fig)
     return SliderFrame(fig, [train_line, val_line, dot, text], update)
