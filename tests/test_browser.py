@@ -1,8 +1,12 @@
 """The static site in headless Chromium, as a reader meets it: sliders flip frames with no kernel
 and no CDN; on a 390 px phone every page fits, every slider and figure says what it shows, the
-slider's handle speaks η, nothing logs an error, and the page is light."""
+slider's handle speaks η, nothing logs an error, and the page is light.
+
+Run on an existing build with ``LRCOURSE_BUILT_SITE=_build/html`` (else the session builds one).
+"""
 import os
 import re
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +21,12 @@ MAX_CODE_LINES = 25
 
 
 @pytest.fixture(scope="module")
+def site(request):
+    given = os.environ.get("LRCOURSE_BUILT_SITE")
+    return Path(given).resolve() if given else request.getfixturevalue("built_site")
+
+
+@pytest.fixture(scope="module")
 def chromium():
     path = sitebrowser.chromium_path()
     if path is None:
@@ -27,11 +37,11 @@ def chromium():
     return path
 
 
-def test_chapter1_slider_changes_frame_offline(built_site, chromium):
-    with sitebrowser.open_page("book/01-gradient-descent.html", root=built_site) as (page, foreign):
+def test_chapter1_slider_changes_frame_offline(site, chromium):
+    with sitebrowser.open_page("book/01-gradient-descent.html", root=site) as (page, foreign):
         page.wait_for_selector(".lr-slider .noUi-handle", timeout=30_000)
         boxes = page.locator(".lr-slider")
-        n = sitebrowser.widget_models((built_site / "book/01-gradient-descent.html").read_text()).count("StackModel")
+        n = sitebrowser.widget_models((site / "book/01-gradient-descent.html").read_text()).count("StackModel")
         assert boxes.count() == n >= 3
         box = boxes.first
         box.scroll_into_view_if_needed()
@@ -50,10 +60,10 @@ def test_chapter1_slider_changes_frame_offline(built_site, chromium):
 
 
 @pytest.mark.parametrize("doc", toc_chapters())
-def test_every_page_renders_its_sliders_and_math_locally(built_site, chromium, doc):
-    html = (built_site / f"{doc}.html").read_text()
+def test_every_page_renders_its_sliders_and_math_locally(site, chromium, doc):
+    html = (site / f"{doc}.html").read_text()
     n = sitebrowser.widget_models(html).count("StackModel")
-    with sitebrowser.open_page(f"{doc}.html", root=built_site) as (page, foreign):
+    with sitebrowser.open_page(f"{doc}.html", root=site) as (page, foreign):
         if n:
             page.wait_for_selector(".lr-slider img", timeout=30_000)
         page.wait_for_timeout(500)
@@ -98,14 +108,14 @@ def _slider_problems(page, box, i: int, viewport: int) -> list[str]:
 
 
 @pytest.mark.parametrize("doc", toc_chapters())
-def test_every_page_reads_well_on_a_phone(built_site, chromium, doc):
+def test_every_page_reads_well_on_a_phone(site, chromium, doc):
     """390 px wide: readout and handle on screen, aria and alt texts, no sideways scroll, no console
     error, no long visible code cell, no NaN cell, and under 1.5 MB transferred on load."""
-    html = (built_site / f"{doc}.html").read_text()
+    html = (site / f"{doc}.html").read_text()
     n = sitebrowser.widget_models(html).count("StackModel")
     log = sitebrowser.PageLog()
     problems = []
-    with sitebrowser.open_page(f"{doc}.html", root=built_site, width=PHONE["width"], height=PHONE["height"],
+    with sitebrowser.open_page(f"{doc}.html", root=site, width=PHONE["width"], height=PHONE["height"],
                                log=log) as (page, foreign):
         if n:
             page.wait_for_selector(".lr-slider .lr-frame img", timeout=30_000)
