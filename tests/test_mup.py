@@ -129,7 +129,7 @@ def test_at_the_base_widths_mup_is_the_books_model_and_one_learning_rate():
 
 def test_multipliers_follow_the_table():
     """Widths 4× the base: SGD's input and bias rates ×4, readout ×4, hidden ×1; Adam's
-    hidden ÷4, everything else ×1 (Tensor Programs V, Table 3 with the 1/m readout)."""
+    hidden ÷4, everything else ×1 (the table in lrcourse.training.mup, computed by hand)."""
     sizes, base = (40, 256, 256, 10), (40, 64, 64, 10)
     assert lr_multipliers(sizes, base, "sgd") == [(4.0, 4.0), (1.0, 4.0), (4.0, 1.0)]
     assert lr_multipliers(sizes, base, "adam") == [(1.0, 1.0), (0.25, 1.0), (1.0, 1.0)]
