@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
+import functools
 import json
 import os
 import re
@@ -162,9 +163,14 @@ def _pins(root: Path) -> dict[str, str]:
     return pins
 
 
+@functools.lru_cache(maxsize=1)
+def _packages() -> dict[str, list[str]]:
+    return metadata.packages_distributions()
+
+
 def distribution(module: str) -> str:
     """The pip name of the distribution that provides ``module``."""
-    names = metadata.packages_distributions().get(module)
+    names = _packages().get(module)
     if names:
         return sorted(names)[0].lower().replace("_", "-")
     return DIST_NAMES.get(module, module).lower().replace("_", "-")
