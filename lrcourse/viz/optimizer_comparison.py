@@ -46,7 +46,7 @@ def style(name: str) -> dict:
 
 
 def _legend(fig, handles, ncol=4):
-    fig.legend(handles=handles, loc="outside lower center", ncol=ncol, fontsize=10, frameon=False,
+    fig.legend(handles=handles, loc="outside lower center", ncol=ncol, fontsize=11, frameon=False,
                handlelength=2.6, columnspacing=1.4)
 
 

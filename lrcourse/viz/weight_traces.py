@@ -108,7 +108,7 @@ def traces_frame(traces, steps: int, size=(9.0, 3.0), dpi: int = 80) -> SliderFr
     ax_dead.set_ylim(-0.03, 1.03)
     lines = [ax.plot([], [], color=PALETTE[3], lw=2, zorder=3)[0] for ax in (ax_loss, ax_norm, ax_dead)]
     note = ax_dead.text(0.97, 0.05, "", transform=ax_dead.transAxes, ha="right", va="bottom",
-                        fontsize=10, bbox=dict(boxstyle="round", fc="white", ec="0.7"), zorder=4)
+                        fontsize=11, bbox=dict(boxstyle="round", fc="white", ec="0.7"), zorder=4)
 
     def update(eta):
         tr = nearest(traces, eta)
