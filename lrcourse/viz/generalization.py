@@ -14,7 +14,6 @@ import warnings
 import numpy as np
 from matplotlib import cm, colors
 
-from lrcourse.choosing.early_stopping import at_epoch, best_epoch
 from lrcourse.viz.frames import SliderFrame
 from lrcourse.viz.style import LR_LABEL, PALETTE, lr_axis, new_figure
 
@@ -23,6 +22,13 @@ __all__ = ["mean_sd", "loss_panels", "split_frame", "split_alt", "rule_panels", 
 LOSS_LABEL = "cross-entropy $L$"
 SPLIT_COLOURS = {"train": PALETTE[0], "hold-out": PALETTE[1], "test": PALETTE[2]}
 SPLIT_STYLES = {"train": "-", "hold-out": "--", "test": ":"}
+
+
+def _at(curve, epochs):
+    """curve[..., e] for each leading index's own epoch e (NaN where e < 0)."""
+    curve, epochs = np.asarray(curve, dtype=float), np.asarray(epochs)
+    taken = np.take_along_axis(curve, np.maximum(epochs, 0)[..., None], -1)[..., 0]
+    return np.where(epochs >= 0, taken, np.nan)
 
 
 def mean_sd(a, axis=0):
@@ -36,10 +42,9 @@ def _index(r, eta) -> int:
     return int(np.argmin(np.abs(np.log(r.etas) - np.log(eta))))
 
 
-def loss_panels(r, shown, ylim=(2e-3, 5)):
+def loss_panels(r, shown, stop, ylim=(2e-3, 5)):
     """Training and hold-out loss per epoch (mean ± sd over seeds) at the η indices ``shown``
-    (at most 4), with the mean early-stopping epoch as a dotted line."""
-    stop = best_epoch(r.val_loss)
+    (at most 4), with the mean early-stopping epoch ``stop`` (seeds × η) as a dotted line."""
     fig, axes = new_figure(len(shown), size=(7.4, 2.9), dpi=100, sharey=True)
     epochs = np.arange(1, r.epochs + 1)
     for i, (ax, e) in enumerate(zip(axes, shown)):
@@ -61,9 +66,8 @@ def loss_panels(r, shown, ylim=(2e-3, 5)):
     return fig
 
 
-def split_alt(r, name: str):
+def split_alt(r, name: str, stop):
     """alt(η): what the slider frame of :func:`split_frame` shows at η, in one sentence."""
-    stop = best_epoch(r.val_loss)
 
     def alt(eta):
         i = _index(r, eta)
@@ -71,7 +75,7 @@ def split_alt(r, name: str):
         if n_div:
             return (f"η = {r.etas[i]:.3g}: {name}, {n_div} of {len(r.seeds)} seeds diverged; "
                     "loss and accuracy curves stop there")
-        test = at_epoch(r.test_acc[:, i], stop[:, i])
+        test = _at(r.test_acc[:, i], stop[:, i])
         return (f"η = {r.etas[i]:.3g}: {name}, hold-out loss lowest at epoch {np.mean(stop[:, i]) + 1:.1f} "
                 f"on average; training loss {np.mean(r.train_loss[:, i, -1]):.3g} at epoch {r.epochs}; "
                 f"test accuracy {np.mean(test):.3f} at the early-stopping epoch, "
@@ -80,12 +84,11 @@ def split_alt(r, name: str):
     return alt
 
 
-def split_frame(r, size=(7.4, 3.4), dpi=100):
+def split_frame(r, stop, size=(7.4, 3.4), dpi=100):
     """Per-epoch loss and accuracy (mean ± sd over seeds) of the precomputed run nearest to η,
     with each seed's early-stopping epoch; update() only sets data, the axes never move."""
     fig, (ax_loss, ax_acc) = new_figure(2, size=size, dpi=dpi)
     epochs = np.arange(1, r.epochs + 1)
-    stop = best_epoch(r.val_loss)
     shown = {ax_loss: [("train", r.train_loss), ("hold-out", r.val_loss)],
              ax_acc: [("train", r.train_acc), ("hold-out", r.val_acc), ("test", r.test_acc)]}
     artists, curves = [], []
@@ -121,12 +124,12 @@ def split_frame(r, size=(7.4, 3.4), dpi=100):
             band.set_data(epochs[keep], np.maximum(m - s, low)[keep], (m + s)[keep])
         e = stop[:, i]
         seen = (e >= 0) & (r.diverged_at[:, i] < 0)  # early stopping of a diverged run is not compared
-        stop_loss.set_data(e[seen] + 1, at_epoch(r.val_loss[:, i], e)[seen])
-        stop_test.set_data(e[seen] + 1, at_epoch(r.test_acc[:, i], e)[seen])
+        stop_loss.set_data(e[seen] + 1, _at(r.val_loss[:, i], e)[seen])
+        stop_test.set_data(e[seen] + 1, _at(r.test_acc[:, i], e)[seen])
         if diverged:
             status = f"diverged in {int((r.diverged_at[:, i] >= 0).sum())} of {len(r.seeds)} seeds"
         else:
-            t_m, t_s = mean_sd(at_epoch(r.test_acc[:, i], e))
+            t_m, t_s = mean_sd(_at(r.test_acc[:, i], e))
             status = (f"mean $e^\\star$ = {np.mean(e) + 1:.1f} · test acc. there {t_m:.3f} ± {t_s:.3f},"
                       f" at epoch {r.epochs} {np.mean(r.test_acc[:, i, -1]):.3f}")
         text.set_text(f"η = {r.etas[i]:.3g} · {status}")
