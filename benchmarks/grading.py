@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -107,11 +108,13 @@ def main() -> None:
     parser.add_argument("--jobs", default="1,2", help="comma-separated job counts (default 1,2)")
     args = parser.parse_args()
     jobs = [int(j) for j in args.jobs.split(",")]
-    set_dir = ROOT / "exercises" / args.set
     with tempfile.TemporaryDirectory(prefix="lrcourse-bench-") as tmp:
-        folder = Path(tmp)
+        set_dir = Path(tmp) / args.set  # a snapshot: every run grades against the same master
+        shutil.copytree(ROOT / "exercises" / args.set, set_dir)
+        folder = Path(tmp) / "submissions"
+        folder.mkdir()
         make_submissions(set_dir, folder, args.count)
-        runs = {j: grade(args.set, folder, j) for j in jobs}
+        runs = {j: grade(str(set_dir), folder, j) for j in jobs}
     first = runs[jobs[0]][1]
     same = all(g == first for _, g, _ in runs.values())
     totals = sorted({g["total"] for g in first})
@@ -125,6 +128,12 @@ def main() -> None:
               f"  {cpu / args.count:9.2f}")
     print("grades identical across job counts: " + ("yes" if same else "NO"))
     if not same:
+        for j in jobs[1:]:
+            for a, b in zip(first, runs[j][1]):
+                for key in sorted(set(a) | set(b)):
+                    if a.get(key) != b.get(key):
+                        print(f"  {Path(a['submission']).name} {key}: jobs {jobs[0]}: "
+                              f"{str(a.get(key))[:200]!r} / jobs {j}: {str(b.get(key))[:200]!r}")
         sys.exit(1)
 
 
