@@ -16,7 +16,7 @@ K=256 ≤ 8×), in wall time and in this process's CPU time (steadier when other
 share the cores). The cases are interleaved round by round so that a busy machine slows them
 all alike; the load average before and after is printed with them. No torch.compile.
 
-    python benchmarks/sweep.py [--rounds 3] [--threads 1] [--quick]
+    python benchmarks/sweep.py [--rounds 3] [--threads 1] [--quick] [--two-threads]
 """
 from __future__ import annotations
 
@@ -51,6 +51,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds (median is reported)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads for every case")
     parser.add_argument("--quick", action="store_true", help="leave out the slow rows (K=256 every epoch, seq16)")
+    parser.add_argument("--two-threads", action="store_true",
+                        help="add a K=64 row with 2 threads (slow when other processes hold a core)")
     args = parser.parse_args()
 
     data = datasets.blobs(0)
@@ -68,13 +70,14 @@ def main() -> None:
         "K=16, eval 1/10": sweep(16, 10),
         "K=64, eval 1/10": sweep(64, 10),
         "K=256, eval 1/10": sweep(256, 10),
-        # two threads pay off for a large K on an idle machine (and cost a lot on a busy one,
-        # which is why sweep_lr's default stays at one thread)
-        "K=64 batched, 2 threads": sweep(64, threads=2),
         "K=16 sequential (16 × train)": lambda: [one_run(data, eta, threads=t) for eta in etas(16)],
     }
+    if args.two_threads:
+        # two threads pay off for a large K on an idle machine and cost a lot on a busy one
+        # (54× one run with a load of 10 on 2 cores), which is why sweep_lr's default is one
+        cases["K=64 batched, 2 threads"] = sweep(64, threads=2)
     if args.quick:
-        for name in ("K=256 batched (sweep_lr)", "K=16 sequential (16 × train)", "K=64 batched, 2 threads"):
+        for name in ("K=256 batched (sweep_lr)", "K=16 sequential (16 × train)"):
             del cases[name]
     # warm-up: first-call costs (≈1 s in a fresh process) are not what we compare
     sweep_lr(etas(2), data, epochs=2, batch_size=BATCH, progress=False)
