@@ -68,11 +68,43 @@ if "google.colab" in sys.modules:
                          "deletable": False, "editable": False}}
 
 
+# Appended to otter's "# Initialize Otter" cell: grader.check shows the failing assertion's
+# message (or the exception) first and alone, instead of otter's doctest transcript.
+FEEDBACK_PATCH = '''
+# Feedback: show only the message of a failing check (not otter's doctest transcript).
+import re as _re
+import otter.test_files.ok_test as _ok_test
+
+def _message_only(run_doctest):
+    def run(name, doctest_string, global_environment):
+        passed, transcript = run_doctest(name, doctest_string, global_environment)
+        if passed or "Exception raised:" not in transcript:
+            return passed, transcript
+        lines = []
+        for line in transcript.split("Exception raised:", 1)[1].splitlines()[1:]:
+            if line and not line[0].isspace():
+                break  # the traceback's block ends where the next doctest line starts
+            lines.append(line.strip())
+        block = "\\n".join(lines)
+        found = _re.search(r"^([A-Za-z_][\\w.]*(?:Error|Exception|Exit|Interrupt)\\b.*)", block, _re.M | _re.S)
+        return passed, (found.group(1) if found else block).strip()
+    return run
+
+if not getattr(_ok_test.run_doctest, "_message_only", False):
+    _ok_test.run_doctest = _message_only(_ok_test.run_doctest)
+    _ok_test.run_doctest._message_only = True
+'''
+
+
 def normalise(nb: dict, name: str) -> dict:
     """Same input, same bytes: fixed ids, no outputs or execution data, stable metadata."""
     nb = copy.deepcopy(nb)
     tests = nb.get("metadata", {}).get("otter", {}).get("tests", {})
     cells = [colab_cell(name, tests)] + nb["cells"]
+    for cell in cells:
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        if cell["cell_type"] == "code" and source.startswith("# Initialize Otter") and "_message_only" not in source:
+            cell["source"] = source.rstrip("\n") + "\n" + FEEDBACK_PATCH.rstrip("\n")
     for i, cell in enumerate(cells, start=1):
         cell["id"] = f"cell-{i:02d}"
         cell["metadata"] = {k: v for k, v in cell.get("metadata", {}).items() if k in KEEP_CELL_METADATA}
