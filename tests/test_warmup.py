@@ -85,3 +85,9 @@ def test_bad_warmups(task, warmups, match):
     X, y = task
     with pytest.raises(ValueError, match=match):
         track_adam_sharpness([0.1], warmups, X, y, sizes=SIZES, steps=2)
+
+
+def test_bad_extra_marks(task):
+    X, y = task
+    with pytest.raises(ValueError, match="Invalid extra_marks"):
+        track_adam_sharpness([0.1], [0], X, y, sizes=SIZES, steps=2, extra_marks=[3])

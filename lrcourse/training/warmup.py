@@ -58,10 +58,12 @@ def warmup_factor(t: int, warmup: int) -> float:
 
 def track_adam_sharpness(etas, warmups, X: torch.Tensor, y: torch.Tensor, *, sizes, steps: int,
                          every: int = 5, betas=(0.9, 0.999), eps: float = 1e-8, seed: int = 0,
-                         power_iters: int = 20, activation: str = "relu",
+                         power_iters: int = 20, activation: str = "relu", extra_marks=(),
                          dtype: torch.dtype = torch.float32) -> WarmupRun:
     """Run member k = (η_k, T_k) (``etas`` and ``warmups`` of equal length) for ``steps``
-    full-batch Adam steps on (X, y) with mean cross-entropy; see the module docstring."""
+    full-batch Adam steps on (X, y) with mean cross-entropy; see the module docstring.
+    The sharpnesses are measured at step 1, every ``every`` steps, at the last step and at
+    the steps in ``extra_marks`` (e.g. every one of the first ten)."""
     eta_values = _checks.etas(etas)
     warm = np.asarray(warmups)
     if warm.shape != eta_values.shape or not np.issubdtype(warm.dtype, np.integer) or (warm < 0).any():
@@ -89,7 +91,10 @@ def track_adam_sharpness(etas, warmups, X: torch.Tensor, y: torch.Tensor, *, siz
 
     m = [torch.zeros_like(p) for p in params]
     v = [torch.zeros_like(p) for p in params]
-    marks = np.array(sorted({1} | set(range(every, steps + 1, every)) | {steps}))
+    extra = {int(t) for t in extra_marks}
+    if any(not 1 <= t <= steps for t in extra):
+        raise ValueError(f"Invalid extra_marks: {extra_marks!r} (steps must lie in [1, {steps}])")
+    marks = np.array(sorted({1} | set(range(every, steps + 1, every)) | {steps} | extra))
     loss = np.full((K, steps + 1), np.nan)
     lr = np.full((K, steps), np.nan)
     sharp = np.full((K, len(marks)), np.nan)
