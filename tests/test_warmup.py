@@ -6,7 +6,7 @@ import torch
 
 from lrcourse import data
 from lrcourse.training.models import mlp
-from lrcourse.training.warmup import track_adam_sharpness
+from lrcourse.choosing.warmup import track_adam_sharpness
 
 SIZES = (2, 6, 3)
 
