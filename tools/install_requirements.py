@@ -23,6 +23,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -42,14 +43,26 @@ def pinned_torch(requirements: str) -> str | None:
 
 
 def index_answers(index: str, timeout: float = PROBE_TIMEOUT) -> tuple[bool, str]:
-    """(True, "") if ``index``/torch/ answers with a page, else (False, why)."""
+    """(True, "") if ``index``/torch/ answers with a page within ``timeout`` s, else (False, why).
+
+    The request runs in a daemon thread joined with the timeout, so that a name lookup that
+    hangs (which a socket timeout does not cover) cannot hold the install up either.
+    """
     url = index.rstrip("/") + "/torch/"
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            response.read(1)
-            return True, ""
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        return False, str(getattr(exc, "reason", exc))
+    outcome: list[tuple[bool, str]] = []
+
+    def probe() -> None:
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                response.read(1)
+                outcome.append((True, ""))
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            outcome.append((False, str(getattr(exc, "reason", exc))))
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return outcome[0] if outcome else (False, f"no answer within {timeout:.0f} s")
 
 
 def needs_cuda() -> bool:
