@@ -10,7 +10,9 @@ from __future__ import annotations
 import ast
 import functools
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 from importlib import metadata
@@ -167,3 +169,20 @@ def test_chapters_link_their_exercise_sets_on_binder_and_colab(built_site):
             assert (ROOT / path).is_file()
             assert launch.repository().colab_url(path) in html, f"{doc}: no Colab link to {name}"
             assert any(p.endswith(path) for *_, p in BINDER.findall(html)), f"{doc}: no Binder link to {name}"
+
+
+def test_binder_postbuild_installs_the_lab_settings_make_lab_uses(tmp_path):
+    """repo2docker runs binder/postBuild from the repository's root; on mybinder.org that root is HOME."""
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / ".jupyter" / "labconfig", repo / ".jupyter" / "labconfig")
+    shutil.copytree(ROOT / "binder", repo / "binder")
+    settings = ROOT / ".jupyter" / "labconfig" / "default_setting_overrides.json"
+    viewers = json.loads(settings.read_text())["@jupyterlab/docmanager-extension:plugin"]["defaultViewers"]
+    assert viewers["markdown"] == viewers["myst"] == "Jupytext Notebook"
+    for home in (tmp_path / "home", repo):  # a separate HOME, and the repository as HOME
+        home.mkdir(exist_ok=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER")} | {"HOME": str(home)}
+        result = subprocess.run(["bash", "binder/postBuild"], cwd=repo, env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        installed = home / ".jupyter" / "labconfig" / "default_setting_overrides.json"
+        assert installed.read_text() == settings.read_text()
