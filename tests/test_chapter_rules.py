@@ -11,7 +11,7 @@ The scan reads every code cell of every chapter (as Python, by its syntax tree) 
 A quantity is test-split when it names the split (an identifier or attribute with a ``test``
 word, ``test_acc``, ``acc_test``, a key ``"test"``), or is a variable the chapter assigned from
 one (``acc = {n: r.test_acc …}`` makes ``acc`` test-split). Indexing with another split's name
-(``acc["holdout"]``) is not. A line that reports rather than selects can say so with a
+(``acc["holdout"]``, ``r.val_acc``) is not. A line that reports rather than selects can say so with a
 ``# not a selection`` comment.
 """
 from __future__ import annotations
@@ -28,6 +28,7 @@ SELECT_ON_VALUE = {"argmax", "argmin", "argsort", "nanargmax", "nanargmin", "idx
                    "nsmallest", "sort_values", "sort"}
 TEST_WORD = re.compile(r"(?:^|[_\W])test(?:$|[_\W])", re.I)
 OTHER_SPLIT = re.compile(r"^(train|training|hold-?out|holdout|val|valid|validation)$", re.I)
+OTHER_SPLIT_NAME = re.compile(r"(?:^|_)(train|training|holdout|hold_out|val|valid|validation)(?:_|$)", re.I)
 EXEMPT = "# not a selection"
 
 
@@ -51,7 +52,11 @@ def mentions_test(node: ast.AST, tainted: set[str]) -> bool:
     if isinstance(node, ast.Name):
         return is_test_word(node.id) or node.id in tainted
     if isinstance(node, ast.Attribute):
-        return is_test_word(node.attr) or mentions_test(node.value, tainted)
+        if is_test_word(node.attr):
+            return True
+        if OTHER_SPLIT_NAME.search(node.attr):
+            return False  # r.val_acc: another split's values, whatever r holds
+        return mentions_test(node.value, tainted)
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return is_test_word(node.value)
     if isinstance(node, ast.Lambda):
@@ -173,6 +178,8 @@ winner = max(real, key=lambda n: acc[n].mean())
 }
 ALLOWED = {
     "selection on the hold-out split": "best = max(etas, key=lambda e: holdout_acc[e])",
+    "hold-out values read from results that also hold test values":
+        "runs = sweep(splits=test_split)\nh = np.array([runs[k].val_acc for k in ks])\nbest = np.nanargmax(h)",
     "a table with test columns ranked by its hold-out column":
         'summary = scores.agg(test_mean=("test", "mean"))\nsummary = summary.sort_values("hold-out mean")',
     "a dict holding every split, indexed by hold-out": """
