@@ -264,3 +264,230 @@ def test_fastest_stable_lr_against_gradient_descent_run_from_scratch():
         for t in range(21):
             assert curve[t] == pytest.approx(0.5 * (lam * theta**2).sum(), rel=1e-9)
             theta = theta - eta * lam * theta
+
+
+# --- 5b: why the learning rate should be (reasonably) low ------------------------------------
+
+def test_summed_squared_error_matches_torch_softmax_and_one_hot():
+    ns, cases = master("05-why-low")
+    for (logits, y), _ in calls(cases, "summed_squared_error"):
+        mine = ns["summed_squared_error"](logits, y)
+        if not np.all(np.isfinite(logits)):
+            assert mine == float("inf")
+            continue
+        z = torch.tensor(logits)
+        p = torch.softmax(z, dim=1) - torch.nn.functional.one_hot(torch.tensor(y), z.shape[1])
+        assert mine == pytest.approx(float((p**2).sum()), rel=1e-12, abs=1e-12)
+
+
+def test_fastest_eta_is_the_smallest_of_the_sorted_finite_pairs():
+    ns, cases = master("05-why-low")
+    for (etas, sse), _ in calls(cases, "fastest_eta"):
+        pairs = sorted((s, e) for e, s in zip(etas, sse) if np.isfinite(s))  # lowest SSE, then smallest η
+        assert ns["fastest_eta"](etas, sse) == (pairs[0][1] if pairs else None)
+
+
+def test_step_down_stops_at_the_first_step_that_does_not_improve():
+    ns, cases = master("05-why-low")
+    for (eta0, scores, *rest), kw in calls(cases, "step_down"):
+        factor = rest[0] if rest else kw.get("factor", 3.0)
+        delta = kw.get("min_delta", 0.0)
+        s = np.asarray(scores, dtype=float)
+        with np.errstate(invalid="ignore"):
+            fails = np.flatnonzero(~(s[1:] > s[:-1] + delta))   # NaN compares False: no improvement
+        k = int(fails[0]) if fails.size else len(s) - 1
+        assert ns["step_down"](eta0, scores, *rest, **kw) == pytest.approx(eta0 / factor**k, rel=1e-12)
+
+
+def test_macro_auc_is_scikit_learns():
+    from sklearn.metrics import roc_auc_score
+    ns, cases = master("05-why-low")
+    for (y, probs), _ in calls(cases, "macro_auc"):
+        per_class = np.mean([roc_auc_score(y == c, probs[:, c]) for c in range(probs.shape[1])])
+        assert ns["macro_auc"](y, probs) == pytest.approx(per_class, rel=1e-12)
+        if np.allclose(probs.sum(axis=1), 1.0):
+            assert ns["macro_auc"](y, probs) == pytest.approx(roc_auc_score(y, probs, multi_class="ovr"), rel=1e-12)
+
+
+# --- 6: the LR range test and its valley --------------------------------------------------
+
+def _valley_by_patience_sorting(y):
+    """The valley rule with the O(n log n) longest-decreasing-subsequence algorithm (bisect)."""
+    import bisect
+    tails, length = [], []
+    for v in -np.asarray(y, dtype=float):        # strictly decreasing y = strictly increasing −y
+        k = bisect.bisect_left(tails, v)
+        tails[k:k + 1] = [v]
+        length.append(k + 1)
+    b = int(np.argmax(length))
+    a = b - length[b] + 1
+    return a + (b - a) // 2
+
+
+def test_ramp_is_geomspace_and_smoothing_is_pandas_adjusted_ewm():
+    ns, cases = master("06-finding-eta")
+    for (start, end, n), _ in calls(cases, "exponential_ramp"):
+        np.testing.assert_allclose(ns["exponential_ramp"](start, end, n), np.geomspace(start, end, n), rtol=1e-12)
+    for (losses, *rest), kw in calls(cases, "debiased_ema"):
+        beta = rest[0] if rest else kw.get("beta", 0.98)
+        losses = np.asarray(losses, dtype=float)
+        mine = ns["debiased_ema"](losses, beta)
+        bad = np.flatnonzero(np.isnan(losses))
+        end = bad[0] if bad.size else len(losses)
+        theirs = pd.Series(losses[:end]).ewm(alpha=1 - beta, adjust=True).mean().to_numpy()
+        np.testing.assert_allclose(mine[:end], theirs, rtol=1e-12)
+        assert np.all(np.isnan(mine[end:]))
+
+
+def test_valley_index_against_patience_sorting_and_brute_force():
+    import itertools
+    ns, cases = master("06-finding-eta")
+    for (y,), _ in calls(cases, "valley_index"):
+        assert ns["valley_index"](y) == _valley_by_patience_sorting(y)
+    y = np.random.default_rng(0).normal(size=11)
+    best_len = [max(len(c) for r in range(1, i + 2) for c in itertools.combinations(range(i + 1), r)
+                    if c[-1] == i and all(y[p] > y[q] for p, q in zip(c, c[1:]))) for i in range(len(y))]
+    b = int(np.argmax(best_len))
+    assert ns["valley_index"](y) == (b - best_len[b] + 1) + (best_len[b] - 1) // 2
+
+
+def test_suggest_valley_against_an_independent_pipeline():
+    ns, cases = master("06-finding-eta")
+    for (lrs, losses, *rest), kw in calls(cases, "suggest_valley"):
+        p = inspect.signature(ns["suggest_valley"]).bind(lrs, losses, *rest, **kw)
+        p.apply_defaults()
+        beta, factor, skip_end = p.arguments["beta"], p.arguments["diverge_factor"], p.arguments["skip_end"]
+        s = pd.Series(losses).ewm(alpha=1 - beta, adjust=True).mean().to_numpy().copy()
+        if np.isnan(losses).any():
+            s[np.flatnonzero(np.isnan(losses))[0]:] = np.nan    # pandas skips a NaN; the test stops there
+        with np.errstate(invalid="ignore"):
+            over = np.flatnonzero(~(s <= factor * np.fmin.accumulate(s)))
+        recorded = over[0] + 1 if over.size else len(s)
+        window = s[recorded // 10: recorded - skip_end]
+        window = window[: np.flatnonzero(~np.isfinite(window))[0]] if (~np.isfinite(window)).any() else window
+        expected = None if len(window) < 3 else lrs[recorded // 10 + _valley_by_patience_sorting(window)]
+        assert ns["suggest_valley"](lrs, losses, *rest, **kw) == expected
+    # on the clean curve the suggestion lies where the loss is still falling
+    lrs, losses = ns["noisy_range_test"](n=100, noise=0.0)
+    k = int(np.argmin(np.abs(lrs - ns["suggest_valley"](lrs, losses))))
+    assert np.gradient(losses)[k] < 0
+
+
+# --- 7: batch size and the gradient noise scale --------------------------------------------
+
+def test_per_example_gradients_match_torch_autograd():
+    ns, cases = master("07-batch-size")
+    for (X, y, w), _ in calls(cases, "per_example_grads"):
+        rows = []
+        for xi, yi in zip(X, y):
+            wt = torch.tensor(w, requires_grad=True)
+            (0.5 * (torch.tensor(xi) @ wt - yi) ** 2).backward()
+            rows.append(wt.grad.numpy())
+        np.testing.assert_allclose(ns["per_example_grads"](X, y, w), np.array(rows), rtol=1e-12, atol=1e-12)
+
+
+def test_minibatch_noise_is_the_mean_over_every_batch():
+    import itertools
+    ns, cases = master("07-batch-size")
+    for (G, B), _ in calls(cases, "minibatch_noise"):
+        if len(G) > 12:
+            continue
+        g_bar = G.mean(axis=0)
+        errors = [((G[list(c)].mean(axis=0) - g_bar) ** 2).sum() for c in itertools.combinations(range(len(G)), B)]
+        assert ns["minibatch_noise"](G, B) == pytest.approx(np.mean(errors), rel=1e-10, abs=1e-12)
+    G = ns["per_example_grads"](*ns["regression_task"](200, 5, seed=6))   # the big case: by sampling
+    rng = np.random.default_rng(0)
+    err = [((G[rng.choice(200, 16, replace=False)].mean(0) - G.mean(0)) ** 2).sum() for _ in range(20000)]
+    assert np.mean(err) == pytest.approx(ns["minibatch_noise"](G, 16), rel=0.03)
+
+
+def test_noise_scales_against_numpy_covariance_and_a_linear_solve():
+    import itertools
+    ns, cases = master("07-batch-size")
+    for (G,), _ in calls(cases, "simple_noise_scale"):
+        g_bar = G.mean(axis=0)
+        assert ns["simple_noise_scale"](G) == pytest.approx(np.trace(np.cov(G.T, bias=True)) / (g_bar @ g_bar), rel=1e-10)
+    for (sq_s, sq_b, b_s, b_b), _ in calls(cases, "noise_scale_from_batches"):
+        signal, trace = np.linalg.solve([[1.0, 1.0 / b_s], [1.0, 1.0 / b_b]], [sq_s, sq_b])
+        assert ns["noise_scale_from_batches"](sq_s, sq_b, b_s, b_b) == pytest.approx(trace / signal, rel=1e-9)
+    # the helper that feeds the hidden tests is E‖g_B‖² with replacement: every ordered batch of 3 of 4
+    G = ns["random_gradients"](4, 2, seed=1)
+    sq = [(G[list(c)].mean(0) ** 2).sum() for c in itertools.product(range(4), repeat=3)]
+    assert ns["mean_squared_batch_norm"](G, 3) == pytest.approx(np.mean(sq), rel=1e-12)
+
+
+def test_scaled_lr_cap_is_the_heavy_ball_stability_limit():
+    ns, cases = master("07-batch-size")
+    for a, k in calls(cases, "scaled_lr"):
+        p = inspect.signature(ns["scaled_lr"]).bind(*a, **k)
+        p.apply_defaults()
+        eta0, b0, b, lam, beta, safety = (p.arguments[n] for n in ("eta0", "b0", "b", "lam_max", "momentum", "safety"))
+        cap = np.inf if lam is None else safety * 2 * (1 + beta) / lam
+        assert ns["scaled_lr"](*a, **k) == pytest.approx(min(eta0 * b / b0, cap), rel=1e-12)
+
+    def final(eta, lam, beta, steps=3000):               # heavy ball on ½λθ²
+        theta, prev = 1.0, 1.0
+        for _ in range(steps):
+            theta, prev = theta - eta * lam * theta + beta * (theta - prev), theta
+        return abs(theta)
+    for lam, beta in ((4.0, 0.0), (2.0, 0.9), (10.0, 0.5)):
+        limit = 2 * (1 + beta) / lam
+        assert final(0.99 * limit, lam, beta) < 1e-3 and final(1.01 * limit, lam, beta) > 1e3
+
+
+# --- 8: early stopping on the hold-out curve -----------------------------------------------
+
+def _keras_style_stop(curve, patience):
+    """Early stopping as Keras' callback counts it: a `wait` counter reset by each new best."""
+    best, best_value, wait, last = None, np.inf, 0, None
+    for t, v in enumerate(curve):
+        if not np.isfinite(v):
+            break
+        last = t
+        if v < best_value:
+            best, best_value, wait = t, v, 0
+        else:
+            wait += 1
+            if wait >= patience:
+                break
+    return best, last
+
+
+def test_best_epoch_is_pandas_idxmin_before_the_first_nan():
+    ns, cases = master("08-generalization")
+    for (curve,), _ in calls(cases, "best_epoch"):
+        v = np.asarray(curve, dtype=float)
+        end = int(np.argmax(~np.isfinite(v))) if (~np.isfinite(v)).any() else len(v)
+        assert ns["best_epoch"](curve) == (int(pd.Series(v[:end]).idxmin()) if end else None)
+
+
+def test_patience_stop_counts_like_keras_and_agrees_with_the_chapter():
+    from lrcourse.choosing.early_stopping import patience_stop
+    ns, cases = master("08-generalization")
+    for (curve, p), _ in calls(cases, "patience_stop"):
+        assert tuple(ns["patience_stop"](curve, p)) == _keras_style_stop(curve, p)
+        best, stop, _ = patience_stop(np.asarray(curve), p)        # the package the chapter uses
+        assert tuple(ns["patience_stop"](curve, p)) == tuple(None if int(x) < 0 else int(x) for x in (best, stop))
+
+
+def test_choose_and_report_by_brute_force():
+    ns, cases = master("08-generalization")
+    for (vl, va, ta), kw in calls(cases, "choose_and_report"):
+        p = kw.get("patience")
+        stops = [_keras_style_stop(row, p)[0] if p else ns["best_epoch"](row) for row in vl]
+        scored = [(-va[k][e], k, e) for k, e in enumerate(stops) if e is not None]
+        _, k, e = min(scored)                                    # highest hold-out accuracy, first row on a tie
+        mine = ns["choose_and_report"](vl, va, ta, **kw)
+        assert tuple(mine[:2]) == (k, e) and mine[2] == ta[k][e]
+        assert ns["choose_and_report"](vl, va, np.zeros_like(ta), **kw)[:2] == mine[:2]   # the test never chooses
+
+
+def test_epoch_at_progress_in_exact_arithmetic_and_as_the_chapter():
+    from fractions import Fraction
+    from lrcourse.choosing.early_stopping import epoch_at_progress
+    ns, cases = master("08-generalization")
+    for (etas, N, progress, epochs), _ in calls(cases, "epoch_at_progress"):
+        exact = [next((e for e in range(epochs) if Fraction(eta) * (e + 1) * N >= Fraction(progress)), -1)
+                 for eta in np.atleast_1d(etas)]
+        assert list(ns["epoch_at_progress"](etas, N, progress, epochs)) == exact
+        assert exact == list(epoch_at_progress(etas, N, progress, epochs))
