@@ -132,10 +132,6 @@ def csv_text(grades: list[Grade], questions: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if "--generate" in argv:
-        from .generate import main as generate_main
-        argv.remove("--generate")
-        return generate_main(argv)
     parser = _Parser(prog="lrcourse-grade", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("exercise", nargs="?", help="exercise set: name (e.g. 01-gradient-descent) or folder")
@@ -154,8 +150,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the exercise sets and exit")
     parser.add_argument("--generate", action="store_true",
                         help="generate student notebooks instead: lrcourse-grade --generate [EXERCISE...] [--check]")
+    parser.add_argument("--check", action="store_true",
+                        help="with --generate: write nothing; exit 1 if a student notebook is out of date")
     classroom.add_arguments(parser)
     args = parser.parse_args(argv)
+    if args.check and not args.generate:
+        parser.error("--check goes with --generate")
+    if args.generate:  # the sets named (EXERCISE and SUBMISSION... are all set names here)
+        from .generate import main as generate_main
+
+        names = ([args.exercise] if args.exercise else []) + list(args.submission)
+        extra = (["--exercises-dir", str(args.exercises_dir)] if args.exercises_dir else [])
+        return generate_main(names + extra + (["--check"] if args.check else []))
     if args.list:
         print("\n".join(list_exercises(args.exercises_dir)))
         return 0
