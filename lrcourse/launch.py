@@ -185,6 +185,8 @@ def install_requirements(notebook, root: Path = ROOT) -> list[str]:
         if module == "lrcourse":
             continue
         dist = distribution(module)
+        if dist == "torch":  # Colab ships torch (a GPU build): keep it rather than download 2.13
+            continue
         wanted.append(pins.get(dist, dist) if "==" in pins.get(dist, "") else dist)
     return wanted
 

@@ -74,8 +74,9 @@ def check_copy(path: str) -> None:
     names = {canonical(r.name) for r in requirements}
     lrcourse_req = next(r for r in requirements if r.name == "lrcourse")
     assert lrcourse_req.url == launch.repository().pip_url
+    assert "torch" not in names, f"{path}: Colab's own torch (a GPU build) must be kept, not replaced"
     for module in imports_of(ROOT / f"{doc}.md"):
-        if module == "lrcourse":
+        if module in ("lrcourse", "torch"):  # torch: Colab ships it
             continue
         dists = {canonical(d) for d in packages().get(module, [])}
         assert dists & names, f"{path}: the first cell does not install {module} ({dists})"
