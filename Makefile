@@ -19,10 +19,10 @@ book: setup
 	@touch _build/.built
 	@echo "Built: open _build/html/index.html"
 
-test: setup $(VENV)/.installed-scale
+test: setup $(VENV)/.installed-scale $(VENV)/.installed-oracles
 	$(BIN)/pytest -m "slow or not slow"
 
-test-fast: setup
+test-fast: setup $(VENV)/.installed-oracles
 	$(BIN)/pytest -m "not slow"
 
 setup: $(STAMP) node_modules/.package-lock.json
@@ -36,6 +36,11 @@ $(STAMP): requirements.txt pyproject.toml tools/install_requirements.py
 # The scale-out extras (Ray Tune) are tested but not needed to build the book.
 $(VENV)/.installed-scale: requirements-scale.txt $(STAMP)
 	$(BIN)/pip install --quiet -r requirements-scale.txt
+	@touch $@
+
+# The mup package, an oracle for tests/test_mup.py, without its torchvision dependency.
+$(VENV)/.installed-oracles: requirements-oracles.txt $(STAMP)
+	$(BIN)/pip install --quiet --no-deps -r requirements-oracles.txt
 	@touch $@
 
 # Pinned build assets for kernel-free widgets; without npm the site falls back to CDN scripts.
