@@ -20,7 +20,7 @@ def tick(x: float) -> str:
     if x == 0:
         return "0"
     if x >= 1:
-        return f"{x:g}"
+        return f"{x:.3g}"
     return f"{x:.0e}" if x < 1e-3 else f"{x:.3g}"
 
 
