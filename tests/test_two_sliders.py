@@ -94,7 +94,8 @@ def _walk(w):
 # ---- in a browser, on a built page ------------------------------------------------------------
 
 PAGE = "# Two sliders\n\n```{code-cell} ipython3\n" + CELL.strip() + \
-       "\npair_slider(frame, etas, betas, value=(float(etas[1]), float(betas[1])), alt=alt)\n```\n"
+       "\npair_slider(frame, etas, betas, value=(float(etas[1]), float(betas[1])), alt=alt,\n" + \
+       "            narrow=pair_frame(q, runs, me, mb, rate_map(me, mb, q.eigenvalues), best, column=True))\n```\n"
 HEADER = textwrap.dedent("""\
     ---
     jupytext:
@@ -141,7 +142,8 @@ def _state(page):
         const handles = [...outer.querySelectorAll('.noUi-handle')];
         const shown = [...outer.querySelectorAll('img.lr-frame-img')].filter(i => i.offsetParent !== null);
         const readouts = [...outer.querySelectorAll('.lr-frame .lr-readout')].filter(r => r.offsetParent !== null);
-        return {src: shown.length ? shown[0].src : '', alt: shown.length ? shown[0].alt : '', n_shown: shown.length,
+        return {src: shown.length ? shown[0].currentSrc : '', alt: shown.length ? shown[0].alt : '', n_shown: shown.length,
+                wide: shown.length ? shown[0].src : '', width: shown.length ? shown[0].getBoundingClientRect().width : 0,
                 readouts: readouts.map(r => r.textContent.trim()),
                 aria: handles.map(h => [h.getAttribute('aria-label'), h.getAttribute('aria-valuetext')])};
     }""")
@@ -186,4 +188,23 @@ def test_both_sliders_flip_the_frame_and_their_readouts_with_no_kernel(tiny_site
         assert both["readouts"] == [moved["readouts"][0], "β = 0"]
         assert both["aria"][1] == ["momentum β", "β = 0"]
         assert both["alt"].startswith(moved["readouts"][0] + ", β = 0")
+        assert foreign == [], f"requests left 127.0.0.1: {foreign}"
+        assert both["src"] == both["wide"]                    # a wide screen shows the wide frames
+
+
+@pytest.mark.slow
+def test_a_phone_gets_the_stacked_frames_and_both_sliders_work(tiny_site):
+    with sitebrowser.open_page("page.html", root=tiny_site, width=390, height=900) as (page, foreign):
+        page.wait_for_function("[...document.querySelectorAll('.lr-pair img.lr-frame-img')]"
+                               ".some(i => i.offsetParent !== null && i.currentSrc)", timeout=60_000)
+        page.locator(".lr-pair").first.scroll_into_view_if_needed()
+        page.wait_for_timeout(800)
+        start = _state(page)
+        assert start["src"] != start["wide"] and start["width"] <= 390     # the narrow set, inside the screen
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        _drag(page, 0, 1.0)
+        _drag(page, 1, 0.0)
+        moved = _state(page)
+        assert moved["src"] != start["src"] and moved["src"] != moved["wide"]
+        assert moved["readouts"][0] != start["readouts"][0] and moved["readouts"][1] == "β = 0"
         assert foreign == [], f"requests left 127.0.0.1: {foreign}"

@@ -17,13 +17,17 @@ __all__ = ["pair_frame", "pair_alt", "damping_figure"]
 
 
 def pair_frame(surface, runs: Mapping[tuple, object], rate_etas, rate_betas, rates, best, *,
-               loss_floor: float = 1e-12, size=(7.5, 2.75), dpi: int = 100) -> PairFrame:
+               loss_floor: float = 1e-12, size=(7.5, 2.75), dpi: int = 100, column: bool = False) -> PairFrame:
     """Left: heavy ball's path on the contours. Middle: L(θ_t) − L* against t. Right: the rate ρ
     over the (η, β) plane (log η), (η*, β*) as a star and the current pair as a ring.
-    ``runs[(η, β)]`` is a Trajectory; ``rates`` has shape (len(rate_betas), len(rate_etas))."""
+    ``runs[(η, β)]`` is a Trajectory; ``rates`` has shape (len(rate_betas), len(rate_etas)).
+    ``column=True`` stacks the panels (360 px wide) for phones."""
     first = next(iter(runs.values()))
     steps = len(first.losses) - 1
-    fig, (ax_path, ax_loss, ax_rate) = new_figure(3, size=size, dpi=dpi, width_ratios=[1, 1, 1.15])
+    if column:                                    # the phone layout: the three panels stacked
+        fig, (ax_path, ax_loss, ax_rate) = new_figure(1, 3, size=(3.6, 7.6), dpi=dpi)
+    else:
+        fig, (ax_path, ax_loss, ax_rate) = new_figure(3, size=size, dpi=dpi, width_ratios=[1, 1, 1.15])
     draw_surface(ax_path, surface, levels=18, resolution=120)
     ax_path.plot(*first.path[0], marker="o", color="white", ms=6, mec="k", zorder=5)
     halo = [patheffects.withStroke(linewidth=3.0, foreground="black", alpha=0.4)]

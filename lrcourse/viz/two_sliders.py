@@ -24,7 +24,9 @@ Weight: the frames share one background (contours, axes, the rate map: a lossles
 as the CSS background of every frame, fetched once) and each pair ships only its overlay, the
 pixels its animated artists change, transparent elsewhere (a lossless WebP of ≤ ``colors``
 colours, a few KB). The overlay's ``<img alt>`` says what that pair shows (``alt(η, β)``); the
-frame also carries the β readout. Everything here only draws what the chapter computed.
+frame also carries the β readout. With ``narrow`` (the same frame laid out for phones), phones
+(``NARROW_MEDIA``) get that layout's background and overlays instead (``<picture>`` and a media
+query), and fetch only those. Everything here only draws what the chapter computed.
 """
 from __future__ import annotations
 
@@ -47,9 +49,13 @@ from lrcourse.viz.widgets import FRAME_URL_PREFIX, FRAMES_DIR_VAR, BlitRenderer
 __all__ = ["PairFrame", "pair_slider", "static_pair_slider", "live_pair_slider", "HIDE_TABS"]
 
 # the tab bars of the inner selectors are not for readers: the sliders are the controls
+NARROW_MEDIA = "(max-width: 600px)"   # = lrcourse.viz.widgets.NARROW_MEDIA: phones get the stacked frames
 HIDE_TABS = ("<style>.lr-pair .lm-TabBar, .lr-pair .p-TabBar, .lr-pair .widget-tab-bar "
              "{display: none !important;} .lr-pair .widget-tab-contents {border: 0 !important; "
-             "padding: 0 !important; overflow: visible !important;} .lr-pair .widget-tab {min-height: 0;}</style>")
+             "padding: 0 !important; overflow: visible !important;} .lr-pair .widget-tab {min-height: 0;} "
+             ".lr-pair-picture {background: var(--lr-bg) 0 0 / 100% 100% no-repeat; max-width: var(--lr-w);} "
+             f"@media {NARROW_MEDIA} {{ .lr-pair-picture.lr-has-narrow {{background-image: var(--lr-bg-narrow); "
+             "max-width: var(--lr-w-narrow);}} }</style>")
 
 
 @dataclass
@@ -135,20 +141,27 @@ def _slider(labels, values, index, description):
         layout=W.Layout(width="100%", min_width="0"), style={"description_width": "initial"})
 
 
+def _layer(frame: PairFrame, pairs, colors: int):
+    """(background src, [[overlay src per η] per β], (width, height)) of one layout."""
+    renderer = BlitRenderer(frame)
+    renderer.canvas.restore_region(renderer.background)
+    background = np.asarray(renderer.canvas.buffer_rgba())[..., :3].copy()
+    srcs = [[_src(_overlay(renderer.rgba(pair)[..., :3].copy(), background, colors)) for pair in row]
+            for row in pairs]
+    return _src(_webp(background)), srcs, frame.fig.canvas.get_width_height()
+
+
 def static_pair_slider(frame: PairFrame, etas, betas, value=(None, None), *, alt,
-                       colors: int = 64, names=("η", "β"),
+                       narrow: PairFrame | None = None, colors: int = 64, names=("η", "β"),
                        aria_labels=("learning rate η", "momentum β")) -> W.VBox:
     """Every (η, β) of the grid rendered in advance, flipped in the browser by two linked sliders."""
     etas, betas = _grid(etas, "η", True), _grid(betas, "β", False)
     i0, j0 = _start(etas, value[0], "η"), _start(betas, value[1], "β")
     eta_labels, beta_labels = _labels(etas), _labels(betas)
-    renderer = BlitRenderer(frame)
-    width, height = frame.fig.canvas.get_width_height()
-    renderer.canvas.restore_region(renderer.background)
-    background = np.asarray(renderer.canvas.buffer_rgba())[..., :3].copy()
-    bg_src = _src(_webp(background))
-    srcs = [[_src(_overlay(renderer.rgba((eta, beta))[..., :3].copy(), background, colors)) for eta in etas]
-            for beta in betas]
+    pairs = [[(float(eta), float(beta)) for eta in etas] for beta in betas]
+    bg_src, srcs, (width, height) = _layer(frame, pairs, colors)
+    if narrow is not None:
+        bg_narrow, srcs_narrow, (width_n, height_n) = _layer(narrow, pairs, colors)
     ident = hashlib.sha256("".join(s for row in srcs for s in row).encode()).hexdigest()[:12]
     alts = [[_alt(alt, eta, beta) for eta in etas] for beta in betas]
 
@@ -157,11 +170,19 @@ def static_pair_slider(frame: PairFrame, etas, betas, value=(None, None), *, alt
             f'<div class="lr-frame lr-pair-frame" data-lr="{ident}">'
             f'<span class="lr-readout" data-aria-label="{html.escape(aria_labels[1])}">'
             f'{html.escape(names[1])} = {html.escape(beta_labels[j])}</span>'
-            f'<div class="lr-pair-picture" style="background: url({bg_src}) 0 0 / 100% 100% no-repeat; '
-            f'max-width: {width}px">'
-            f'<img class="lr-frame-img" src="{srcs[j][i]}" alt="{html.escape(alts[j][i])}" '
-            f'width="{width}" height="{height}" decoding="async" style="display: block; max-width: 100%; '
-            f'height: auto"></div></div>'))
+            + picture(j, i) + '</div>'))
+
+    def picture(j: int, i: int) -> str:
+        img = (f'<img class="lr-frame-img" src="{srcs[j][i]}" alt="{html.escape(alts[j][i])}" '
+               f'width="{width}" height="{height}" decoding="async" style="display: block; max-width: 100%; '
+               f'height: auto">')
+        if narrow is None:
+            return (f'<div class="lr-pair-picture" style="--lr-bg: url({bg_src}); --lr-w: {width}px">'
+                    f'{img}</div>')
+        return (f'<div class="lr-pair-picture lr-has-narrow" style="--lr-bg: url({bg_src}); --lr-w: {width}px; '
+                f'--lr-bg-narrow: url({bg_narrow}); --lr-w-narrow: {width_n}px">'
+                f'<picture><source media="{NARROW_MEDIA}" srcset="{srcs_narrow[j][i]}" width="{width_n}" '
+                f'height="{height_n}">{img}</picture></div>')
 
     inner = [W.Tab(children=[page(j, i) for i in range(len(etas))], selected_index=i0)
              for j in range(len(betas))]
@@ -184,7 +205,7 @@ def static_pair_slider(frame: PairFrame, etas, betas, value=(None, None), *, alt
 
 
 def live_pair_slider(frame: PairFrame, etas, betas, value=(None, None), *, alt,
-                     names=("η", "β"), **_) -> W.VBox:
+                     names=("η", "β"), narrow=None, **_) -> W.VBox:
     """Two continuous sliders (η on a log scale, β linear) whose callback redraws the frame."""
     etas, betas = _grid(etas, "η", True), _grid(betas, "β", False)
     eta0, beta0 = etas[_start(etas, value[0], "η")], betas[_start(betas, value[1], "β")]
