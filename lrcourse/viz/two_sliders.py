@@ -44,7 +44,8 @@ import numpy as np
 from PIL import Image
 
 from lrcourse._runtime import slider_form
-from lrcourse.viz.widgets import FRAME_URL_PREFIX, FRAMES_DIR_VAR, BlitRenderer
+from lrcourse.viz import style
+from lrcourse.viz.widgets import FRAME_URL_PREFIX, FRAMES_DIR_VAR, NARROW_COLUMN_PX, BlitRenderer
 
 __all__ = ["PairFrame", "pair_slider", "static_pair_slider", "live_pair_slider", "HIDE_TABS"]
 
@@ -129,6 +130,17 @@ def _src(data: bytes) -> str:
     return FRAME_URL_PREFIX + name
 
 
+def _record(frame: PairFrame, pair, kind: str, src: str, column_px: float, alt) -> None:
+    """Report the start frame (drawn at ``pair``) to the build's figure log, as the one-slider
+    widget does; nothing when the log is not set."""
+    if os.environ.get(style.FIGURE_LOG_VAR):
+        frame.update(pair)
+        frame.fig.canvas.draw()
+        ident = src[len(FRAME_URL_PREFIX):] if src.startswith(FRAME_URL_PREFIX) else "two-slider frame"
+        style.record_figure(frame.fig, kind=kind, ident=ident, column_px=column_px, alt=_alt(alt, *pair),
+                            eta=pair[0], beta=pair[1])
+
+
 def _readout(ident: str, text: str, aria: str) -> str:
     return (f'<div class="lr-frame" data-lr="{ident}"><span class="lr-readout" '
             f'data-aria-label="{html.escape(aria)}">{html.escape(text)}</span></div>')
@@ -160,8 +172,10 @@ def static_pair_slider(frame: PairFrame, etas, betas, value=(None, None), *, alt
     eta_labels, beta_labels = _labels(etas), _labels(betas)
     pairs = [[(float(eta), float(beta)) for eta in etas] for beta in betas]
     bg_src, srcs, (width, height) = _layer(frame, pairs, colors)
+    _record(frame, pairs[j0][i0], "slider frame", srcs[j0][i0], style.COLUMN_PX, alt)
     if narrow is not None:
         bg_narrow, srcs_narrow, (width_n, height_n) = _layer(narrow, pairs, colors)
+        _record(narrow, pairs[j0][i0], "slider frame (phone)", srcs_narrow[j0][i0], NARROW_COLUMN_PX, alt)
     ident = hashlib.sha256("".join(s for row in srcs for s in row).encode()).hexdigest()[:12]
     alts = [[_alt(alt, eta, beta) for eta in etas] for beta in betas]
 
