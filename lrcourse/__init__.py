@@ -39,7 +39,7 @@ _EXPORTS = {
     # optimizers on toy surfaces and real tasks
     "optim.unit_step": ["UnitStep"],
     "toy.race": ["race", "trajectories", "best_eta"],
-    "viz.race": ["race_frame"],
+    "viz.optimizer_comparison": ["race_frame"],
     "training.optim_sweep": ["sweep_optimizer", "OptimizerSweep"],
     "training.step_sizes": ["effective_steps", "StepSizes"],
     # choosing η

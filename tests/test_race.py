@@ -7,7 +7,7 @@ from lrcourse import optim
 from lrcourse.toy import gd
 from lrcourse.toy import surfaces
 from lrcourse.toy.race import best_eta, race, trajectories
-from lrcourse.viz.race import race_frame
+from lrcourse.viz.optimizer_comparison import race_frame
 from lrcourse.optim.unit_step import UnitStep
 from lrcourse.viz.widgets import BlitRenderer
 
