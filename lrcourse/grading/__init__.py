@@ -21,9 +21,9 @@ Command line: ``lrcourse-grade`` (:mod:`.cli`).
 """
 from .exercise import Case, Exercise, find_exercise, list_exercises, parse_master
 from .scoring import CaseResult, Grade, MasterError, Reference, grade, grade_submission, reference
-from .runner import Limits, Run, SandboxUnavailable, run_notebook, sandbox_status
+from .runner import Limits, NotebookRun, SandboxUnavailable, run_notebook, sandbox_status
 
-__all__ = ["Case", "CaseResult", "Exercise", "Grade", "Limits", "MasterError", "Reference", "Run",
+__all__ = ["Case", "CaseResult", "Exercise", "Grade", "Limits", "MasterError", "NotebookRun", "Reference",
            "SandboxUnavailable",
            "find_exercise", "grade", "grade_submission", "list_exercises", "parse_master",
            "reference", "run_notebook", "sandbox_status"]

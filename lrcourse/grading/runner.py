@@ -70,7 +70,7 @@ class Attempt:
 
 
 @dataclass
-class Run:
+class NotebookRun:
     """What a notebook answered, and what went wrong on the way."""
 
     answers: dict
@@ -333,7 +333,7 @@ def _ended(state: dict, how: str, att: Attempt) -> None:
 
 
 def run_notebook(cells: list, cases: list, *, reference: bool = False,
-                 limits: Limits | None = None) -> Run:
+                 limits: Limits | None = None) -> NotebookRun:
     """Run ``cells`` ([(index, source)]) then answer ``cases``; rerun without a cell that kills it."""
     limits = limits or Limits()
     start = time.monotonic()
@@ -370,7 +370,7 @@ def run_notebook(cells: list, cases: list, *, reference: bool = False,
             answers[what] = {"error": att.failure}
     errors += [f"cell {i} raised {e}" for i, e in sorted(cell_errors.items())]
     sandbox = status if not notes else f"{status} ({'; '.join(notes)})"
-    return Run(answers=answers, errors=errors, skipped_cells=skipped,
+    return NotebookRun(answers=answers, errors=errors, skipped_cells=skipped,
                output=bytes(output).decode("utf-8", errors="replace"), output_bytes=output_bytes,
                output_truncated=output_bytes > len(output), sandbox=sandbox,
                seconds=time.monotonic() - start, enforced=enforced)
