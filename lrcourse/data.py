@@ -75,8 +75,7 @@ def _check_dtype(dtype) -> torch.dtype:
 
 def _check_fractions(val_size, test_size) -> tuple[float, float]:
     for label, value in (("val_size", val_size), ("test_size", test_size)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-            raise ValueError(f"Invalid {label}: {value!r} (must be a fraction in [0, 1))")
+        _checks.fraction(value, label, open_low=False)
     if val_size + test_size >= 1:
         raise ValueError(
             f"Invalid split: val_size + test_size = {val_size + test_size} leaves no training data"

@@ -39,6 +39,8 @@ from typing import Callable, Iterable
 import numpy as np
 import torch
 
+from lrcourse import _checks
+
 RULES = {
     "valley": "middle of the longest descending stretch",
     "steep": "steepest descent: min dL̃/d log η",
@@ -273,8 +275,7 @@ def _check_ramp(start_lr, end_lr, num_iter):
         raise ValueError(f"Invalid start_lr: {start_lr} (an exponential ramp needs start_lr > 0)")
     if not end_lr > start_lr:
         raise ValueError(f"Invalid learning rate range: start_lr={start_lr} must be < end_lr={end_lr}")
-    if isinstance(num_iter, bool) or not isinstance(num_iter, (int, np.integer)) or num_iter < 2:
-        raise ValueError(f"Invalid num_iter: {num_iter} (need an integer ≥ 2 for a ramp)")
+    _checks.int_at_least(num_iter, "num_iter", 2)
 
 
 def _check_smooth(smooth):

@@ -14,6 +14,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
+from lrcourse import _checks
 from lrcourse.viz.frames import PALETTE, SliderFrame, new_figure
 
 __all__ = ["schedule_grid_frame", "COLOURS"]
@@ -75,9 +76,7 @@ def schedule_grid_frame(
         raise ValueError("Invalid names: need at least one panel")
     if len(set(names)) != len(names):
         raise ValueError(f"Invalid names: {names} (panel names must be unique)")
-    if isinstance(ncols, bool) or not isinstance(ncols, (int, np.integer)) or ncols < 1:
-        raise ValueError(f"Invalid ncols: {ncols!r} (must be a positive integer)")
-    ncols = min(int(ncols), len(names))
+    ncols = min(_checks.positive_int(ncols, "ncols"), len(names))
     nrows = -(-len(names) // ncols)
     logs = {n: bool(v) for n, v in _per_panel("logy", logy, names).items()}
     lims = {n: _check_ylim(n, v, logs[n]) for n, v in _per_panel("ylim", ylim, names).items()}
