@@ -11,32 +11,10 @@ import pytest
 import torch
 from torch import nn
 
-from lrcourse.grading.exercise import CAPTURE
-from test_grading_helpers import exercise
+from test_grading_helpers import calls, exercise, float64_by_default, master  # noqa: F401
 
 
-@pytest.fixture(autouse=True)
-def float64_by_default():
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(previous)
-
-
-def master(name):
-    """The master's namespace, and each hidden test as (function name, args, kwargs)."""
-    ex = exercise(name)
-    ns = {"__name__": "__main__"}
-    for _, source in ex.reference_cells:
-        exec(compile(source, str(ex.master), "exec"), ns)
-    ns[CAPTURE] = lambda *a, **k: (a, k)
-    return ns, [(c.func, *eval(c.call, ns)) for c in ex.cases]
-
-
-def calls(cases, func):
-    found = [(a, k) for f, a, k in cases if f == func]
-    assert found, func
-    return found
+pytestmark = pytest.mark.usefixtures("float64_by_default")
 
 
 # --- 04a: the noise floor ---------------------------------------------------------------------

@@ -81,3 +81,36 @@ def require_jail():
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
+
+
+# --- the reference solutions' oracles (tests/test_exercises_oracles*.py) --------------------
+
+@pytest.fixture
+def float64_by_default():
+    """Oracles compare in float64; the default dtype is restored for the tests after them."""
+    import torch
+
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
+
+
+def master(name):
+    """The master's namespace (its solutions run here: it is the instructor's own code), and each
+    hidden test as (function name, args, kwargs)."""
+    from lrcourse.grading.exercise import CAPTURE
+
+    ex = exercise(name)
+    ns = {"__name__": "__main__"}
+    for _, source in ex.reference_cells:
+        exec(compile(source, str(ex.master), "exec"), ns)
+    ns[CAPTURE] = lambda *a, **k: (a, k)
+    return ns, [(c.func, *eval(c.call, ns)) for c in ex.cases]
+
+
+def calls(cases, func):
+    """The (args, kwargs) of every hidden test that calls ``func``."""
+    found = [(a, k) for f, a, k in cases if f == func]
+    assert found, func
+    return found
