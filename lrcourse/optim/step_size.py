@@ -26,6 +26,11 @@ def _grads(group):
     return [p for p in group["params"] if p.grad is not None]
 
 
+def _value(loss) -> float:
+    """The closure's loss as a float (a tensor that requires grad is detached first)."""
+    return float(loss.detach()) if torch.is_tensor(loss) else float(loss)
+
+
 def _sq_norm(params) -> float:
     return float(sum(torch.sum(p.grad * p.grad) for p in params)) if params else 0.0
 
@@ -49,7 +54,7 @@ class SGDArmijo(Optimizer):
         if closure is None:
             raise RuntimeError("SGDArmijo requires a closure that returns the loss (as LBFGS does)")
         with torch.enable_grad():
-            loss = float(closure())
+            loss = _value(closure())
         state = self.state.setdefault("search", {"evaluations": 0, "last_lr": None})
         state["evaluations"] += 1
         for group in self.param_groups:
@@ -62,7 +67,7 @@ class SGDArmijo(Optimizer):
                 for p, p0, g in zip(params, start, grads):
                     p.copy_(p0 - eta * g)
                 with torch.enable_grad():
-                    trial = float(closure())  # recomputes gradients at the trial point, too
+                    trial = _value(closure())  # recomputes gradients at the trial point, too
                 state["evaluations"] += 1
                 if math.isfinite(trial) and trial <= loss - group["c"] * eta * g2:
                     break
@@ -92,7 +97,7 @@ class SGDPolyak(Optimizer):
         if closure is None:
             raise RuntimeError("SGDPolyak requires a closure that returns the loss")
         with torch.enable_grad():
-            loss = float(closure())
+            loss = _value(closure())
         for group in self.param_groups:
             params = _grads(group)
             gap = max(loss - group["f_star"], 0.0)
