@@ -41,10 +41,14 @@ def test_chapter_executed_without_errors(built_site, doc):
 def test_static_sliders_are_linked_stacks_within_budget(built_site, doc):
     html = (built_site / f"{doc}.html").read_text()
     state = widget_state(html)
-    n_sliders = (ROOT / f"{doc}.md").read_text().count("lr_slider(")
+    source = (ROOT / f"{doc}.md").read_text()
+    n_sliders = source.count("lr_slider(")
+    n_pairs = source.count("pair_slider(")  # two sliders (η, β): a Stack of frames, one of readouts
     models = [m["model_name"] for m in state.values()]
-    assert models.count("StackModel") == n_sliders
-    assert models.count("LinkModel") == n_sliders
+    assert models.count("StackModel") == n_sliders + 2 * n_pairs
+    assert models.count("LinkModel") >= n_sliders + 2 * n_pairs
+    if not n_pairs:
+        assert models.count("LinkModel") == n_sliders
     frames_bytes = sum(len(json.dumps(m)) for m in state.values())
     assert frames_bytes <= 5_000_000, f"{doc}: {frames_bytes / 1e6:.1f} MB of slider frames (budget 5 MB)"
     if n_sliders:

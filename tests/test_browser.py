@@ -65,7 +65,7 @@ def test_every_page_renders_its_sliders_and_math_locally(site, chromium, doc):
     n = sitebrowser.widget_models(html).count("StackModel")
     with sitebrowser.open_page(f"{doc}.html", root=site) as (page, foreign):
         if n:
-            page.wait_for_selector(".lr-slider img", timeout=30_000)
+            page.wait_for_selector(".lr-slider img >> visible=true", timeout=30_000)
         page.wait_for_timeout(500)
         assert page.locator(".lr-slider").count() == n
         for i in range(n):
@@ -118,7 +118,7 @@ def test_every_page_reads_well_on_a_phone(site, chromium, doc):
     with sitebrowser.open_page(f"{doc}.html", root=site, width=PHONE["width"], height=PHONE["height"],
                                log=log) as (page, foreign):
         if n:
-            page.wait_for_selector(".lr-slider .lr-frame img", timeout=30_000)
+            page.wait_for_selector(".lr-slider .lr-frame img >> visible=true", timeout=30_000)
         page.wait_for_timeout(800)
         weight = sum(log.transfer().values())
         if weight > MAX_TRANSFER:

@@ -128,7 +128,7 @@ def test_two_workers_share_one_sqlite_study(tmp_path):
     code = textwrap.dedent(f"""
         import sys, optuna
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        from lrcourse.search import objective as search
+        from lrcourse.search import objective as search, studies
         studies.work({url!r}, "shared", 4, seed=int(sys.argv[1]), task=search.Task(epochs=2))
     """)
     workers = [subprocess.Popen([sys.executable, "-c", code, str(i)], stderr=subprocess.PIPE, text=True)
