@@ -79,7 +79,7 @@ def test_every_awkward_submission_gets_one_row_and_a_table(graded):
 def test_a_lone_surrogate_in_an_error_does_not_stop_the_table(graded):
     _, result, rows = graded
     result.stdout.decode("utf-8")  # strictly valid UTF-8
-    assert rows["surrogate.ipynb"]["total"] == "10"
+    assert rows["surrogate.ipynb"]["total"] == "11"
     assert "ValueError: \\ud800 and \\udfff" in rows["surrogate.ipynb"]["error"]
     assert any(line.startswith(b"submission") for line in result.stdout.splitlines())
 
@@ -96,13 +96,13 @@ def test_a_newline_or_escape_in_an_error_forges_no_row_and_reaches_no_terminal(g
 
 def test_a_name_that_is_not_utf8_is_written_escaped(graded):
     _, _, rows = graded
-    assert rows["caf\\xe9.ipynb"]["total"] == "10"
+    assert rows["caf\\xe9.ipynb"]["total"] == "11"
 
 
 def test_suffixes_in_any_case_finder_zips_and_checkpoint_names(graded):
     _, _, rows = graded
     for name in ("Alice.IPYNB", "Carol.ZIP", "finder.zip", "named.zip"):
-        assert (rows[name]["total"], rows[name]["error"]) == ("10", ""), name
+        assert (rows[name]["total"], rows[name]["error"]) == ("11", ""), name
 
 
 def test_symbolic_links_are_reported_not_followed(graded):
@@ -145,7 +145,7 @@ def test_a_missing_submission_is_an_error_row_and_a_failure(tmp_path):
     assert result.returncode == 1
     assert "no such submission" in result.stderr.decode()
     rows = {Path(r["submission"]).name: r for r in csv.DictReader(out.open())}
-    assert rows["present.ipynb"]["total"] == "10"
+    assert rows["present.ipynb"]["total"] == "11"
     assert rows["absent.ipynb"]["total"] == "0" and "could not read" in rows["absent.ipynb"]["error"]
 
 
