@@ -80,3 +80,17 @@ def blobs32():
     from lrcourse import data
 
     return data.blobs(0)
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's Chromium for the browser tests: a skip locally without it, a failure in CI."""
+    import sitebrowser
+
+    path = sitebrowser.chromium_path()
+    if path is None:
+        message = "Chromium is required for the browser tests: apt-get install chromium"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path

@@ -26,17 +26,6 @@ def site(request):
     return Path(given).resolve() if given else request.getfixturevalue("built_site")
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    path = sitebrowser.chromium_path()
-    if path is None:
-        message = "Chromium is required for the browser tests: apt-get install chromium"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
-
-
 def test_chapter1_slider_changes_frame_offline(site, chromium):
     with sitebrowser.open_page("book/01-gradient-descent.html", root=site) as (page, foreign):
         page.wait_for_selector(".lr-slider .noUi-handle", timeout=30_000)

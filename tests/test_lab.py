@@ -30,17 +30,6 @@ TOKEN = "lrcourse-test"
 
 
 @pytest.fixture(scope="module")
-def chromium():
-    path = sitebrowser.chromium_path()
-    if path is None:
-        message = "Chromium is required for the browser tests: apt-get install chromium"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
-
-
-@pytest.fixture(scope="module")
 def lab(tmp_path_factory, chromium):
     """(base URL, copy of the repository, HOME) of a running `make lab`."""
     tmp = tmp_path_factory.mktemp("lab")
