@@ -216,3 +216,88 @@ def test_taint_follows_assignments_across_cells():
 def test_no_chapter_selects_on_the_test_split(doc):
     found = selections_on_test(chapter_cells(doc))
     assert not found, f"{doc} selects by a test-split quantity:\n  " + "\n  ".join(found)
+
+
+# ---- visible code fits the column ------------------------------------------------------------------
+# On the published site (sphinx-book-theme, a ~750 px column at 1280 px) a code line longer than
+# 88 characters makes its block scroll sideways, so the reader sees it cut off. A cell tagged
+# remove-input or remove-cell shows no code; a hide-input cell counts (a click expands it).
+
+MAX_CODE_WIDTH = 88
+HIDDEN_CODE = {"remove-input", "remove-cell"}
+
+
+def lines_too_wide(nb, width: int = MAX_CODE_WIDTH) -> list[str]:
+    """Every line wider than ``width`` characters in a visible code cell of the notebook, as
+    'cell i, line j (n characters): the line'; i counts all cells, as jupytext numbers them."""
+    found = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or HIDDEN_CODE & set(cell.metadata.get("tags", [])):
+            continue
+        for j, line in enumerate(cell.source.splitlines(), start=1):
+            if len(line) > width:
+                found.append(f"cell {i}, line {j} ({len(line)} characters): {line}")
+    return found
+
+
+MADE_UP_CHAPTER = """---
+jupytext:
+  text_representation:
+    format_name: myst
+kernelspec:
+  name: python3
+  display_name: Python 3
+---
+
+A markdown line may be as long as it likes: {long_words}
+
+```{{code-cell}} ipython3
+short = 1
+too_wide = sweep.sweep_lr(etas, ds, sizes=SIZES, epochs=EPOCHS, batch_size=BATCH, seeds=SEEDS)
+```
+
+```{{code-cell}} ipython3
+:tags: [hide-input]
+
+hidden_until_clicked = {long_call}
+```
+
+```{{code-cell}} ipython3
+:tags: [remove-input]
+
+nobody_sees_this = {long_call}
+```
+
+```{{code-cell}} ipython3
+:tags: [remove-cell]
+
+nor_this = {long_call}
+```
+
+```{{code-cell}} ipython3
+exactly_88 = "{fill}"
+```
+"""
+
+
+def test_the_width_check_catches_a_made_up_long_line():
+    import jupytext
+
+    long_call = "f(" + ", ".join(f"argument_{k}" for k in range(12)) + ")"
+    fill = "x" * (MAX_CODE_WIDTH - len('exactly_88 = ""'))
+    nb = jupytext.reads(MADE_UP_CHAPTER.format(long_words="word " * 40, long_call=long_call,
+                                               fill=fill), fmt="md:myst")
+    assert len(nb.cells[-1].source) == MAX_CODE_WIDTH  # the limit itself is allowed
+    found = lines_too_wide(nb)
+    assert [f.split(" (")[0] for f in found] == ["cell 1, line 2", "cell 2, line 1"], found
+    assert found[0].endswith("seeds=SEEDS)") and "(94 characters)" in found[0]
+    assert lines_too_wide(nb, width=200) == []
+
+
+@pytest.mark.parametrize("doc", toc_chapters())
+def test_visible_code_fits_the_column(doc):
+    import jupytext
+
+    found = lines_too_wide(jupytext.read(ROOT / f"{doc}.md"))
+    assert not found, (f"{doc}: {len(found)} visible code line(s) wider than {MAX_CODE_WIDTH} "
+                       f"characters (the code block would scroll sideways):\n  " + "\n  ".join(found))
