@@ -13,7 +13,8 @@ from PIL import Image
 from lrcourse.toy import gd
 from lrcourse.viz import frames as plots
 from lrcourse.toy import surfaces
-from lrcourse.viz import widgets
+from lrcourse.viz import style, widgets
+from lrcourse.viz.style import legend_outside, new_figure
 
 IMG = re.compile(r'<img [^>]*src="([^"]+)"[^>]*alt="([^"]*)"')
 
@@ -142,10 +143,46 @@ def test_side_by_side_panels_get_a_stacked_phone_set(frame, tmp_path, monkeypatc
     assert top.y0 >= bottom.y1  # the path above, the loss below
 
 
-def test_one_panel_frames_have_no_phone_set():
-    f = plots.curves_frame(np.arange(5), ["a"], lambda eta: {"a": np.full(5, eta)}, xlabel="epoch",
-                           ylabel="loss", ylim=(0, 1))
+def _one_panel(size):
+    fig, (ax,) = new_figure(1, size=size, dpi=100)
+    lines = [ax.plot([], [], label=name)[0] for name in ("constant η, simulated", "constant η, exact",
+                                                         "floor (formula)", "decaying η")]
+    ax.set_xlim(0, 4)
+    ax.set_ylim(0, 1)
+    legend_outside(ax)  # beside the axes: on a phone it would squeeze them
+    text = ax.text(0.03, 0.04, "", transform=ax.transAxes, fontsize=11)
+
+    def update(eta):
+        for line in lines:
+            line.set_data(np.arange(5), np.full(5, eta))
+        text.set_text(f"η = {eta:.3g}: a readout far longer than a phone is wide, on one line")
+
+    return plots.SliderFrame(fig, [*lines, text], update)
+
+
+def test_a_wide_one_panel_frame_gets_a_phone_wide_set(tmp_path, monkeypatch):
+    """The same panel NARROW_PX wide: the legend under the axes (not beside them), the readout
+    wrapped inside the image, and every text still legible at a phone's column."""
+    monkeypatch.setenv(widgets.FRAMES_DIR_VAR, str(tmp_path))
+    f = _one_panel((7.0, 3.3))
     box = widgets.static_slider(f, [0.1, 0.2])
+    source = re.search(r'<source media="[^"]+" srcset="lrframes://([^"]+)"', box.children[1].children[0].value)
+    assert source, "a 700 px one-panel frame needs a phone set"
+    assert Image.open(tmp_path / source.group(1)).size[0] == widgets.NARROW_PX
+    renderer = f.fig.canvas.get_renderer()
+    (ax,) = f.fig.axes
+    assert ax.get_legend() is None and len(f.fig.legends) == 1
+    legend, axes_box = f.fig.legends[0].get_window_extent(renderer), ax.get_window_extent(renderer)
+    assert legend.y1 <= axes_box.y0 and legend.width <= widgets.NARROW_PX  # under the panel, inside the image
+    assert axes_box.width > 0.6 * widgets.NARROW_PX  # the panel keeps most of the width
+    readout = f.animated[-1].get_window_extent(renderer)
+    assert readout.x1 <= widgets.NARROW_PX and readout.height > 20  # wrapped onto two lines
+    report = style.figure_report(f.fig, column_px=widgets.NARROW_COLUMN_PX)
+    assert report["smallest_pt"] >= style.MIN_TEXT_PT and not report["legends_over_data"]
+
+
+def test_a_narrow_one_panel_frame_has_no_phone_set():
+    box = widgets.static_slider(_one_panel((4.0, 3.0)), [0.1, 0.2])
     assert "<source" not in box.children[1].children[0].value
 
 

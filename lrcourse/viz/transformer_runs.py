@@ -44,7 +44,7 @@ def curves_frame(run, table, names, etas, level):
     for ax, label in ((ax_tr, "training accuracy"), (ax_te, "test accuracy")):
         ax.set(xlim=(0, run.eval_steps[-1]), ylim=(-0.02, 1.02))
         ax.set_xlabel("step $t$", fontsize=10)
-        ax.set_ylabel(label + " (mean over seeds)", fontsize=10)
+        ax.set_ylabel(label, fontsize=10)
         ax.tick_params(labelsize=9)
     ax_te.axhline(level, color="0.5", lw=0.8, ls=(0, (2, 2)))
     for c, name in enumerate(names):
@@ -60,7 +60,7 @@ def curves_frame(run, table, names, etas, level):
             members = table[(table["schedule"] == name) & np.isclose(table["eta"], e)]["member"].to_numpy()
             lines[2 * c].set_data(run.eval_steps, run.train_acc[members].mean(0))
             lines[2 * c + 1].set_data(run.eval_steps, run.test_acc[members].mean(0))
-        title.set_text(f"AdamW, peak η = {e:.3g}")
+        title.set_text(f"AdamW, peak η = {e:.3g} (mean over seeds)")
 
     return SliderFrame(fig, [*lines, title], update)
 

@@ -182,8 +182,11 @@ def _frame_src(data: bytes, mime: str) -> str:
 
 
 def _narrow_renderer(frame: SliderFrame) -> BlitRenderer | None:
-    """The frame re-laid out for phones (NARROW_PX wide; one column, two beyond 4 panels), or None when its
-    panels already sit in one column or are not on a plain grid (insets, colorbars)."""
+    """The frame re-laid out for phones (NARROW_PX wide), or None when it needs no second set.
+
+    Panels on one row are stacked (one column, two beyond 4 panels); a single panel wider than a
+    phone's column is redrawn NARROW_PX wide. Legends are then refitted to the new width (see
+    :func:`_fit_legends`). Frames not on a plain grid (insets, colorbars) are left as they are."""
     fig = frame.fig
     specs = []
     for ax in fig.axes:
@@ -197,12 +200,18 @@ def _narrow_renderer(frame: SliderFrame) -> BlitRenderer | None:
             specs.append(key)
     rows = sorted({r for r, _ in specs})
     cols = sorted({c for _, c in specs})
+    width_px, height_px = fig.get_size_inches() * fig.dpi
+    if len(specs) == 1 and width_px > NARROW_PX * 1.15:  # one panel: the same panel, phone-wide
+        fig.set_size_inches(NARROW_PX / fig.dpi, max(height_px, 280.0) / fig.dpi)
+        _fit_legends(fig, set(frame.animated), single=True)
+        _wrap_texts(frame)
+        return BlitRenderer(frame)
     if len(cols) < 2:
         return None
     order = sorted(specs)  # row by row, left to right: the reading order
     ncols = 1 if len(order) <= 4 else 2
     nrows = -(-len(order) // ncols)
-    height_px = fig.get_size_inches()[1] * fig.dpi / len(rows)
+    height_px /= len(rows)
     panel_px = max(200.0, min(height_px, 260.0)) if ncols == 1 else 170.0
     fig.set_size_inches(NARROW_PX / fig.dpi, panel_px * nrows / fig.dpi)
     grid = fig.add_gridspec(nrows, ncols)
@@ -212,7 +221,44 @@ def _narrow_renderer(frame: SliderFrame) -> BlitRenderer | None:
             continue
         spec = ax.get_subplotspec()
         ax.set_subplotspec(grid[divmod(order.index((spec.rowspan.start, spec.colspan.start)), ncols)])
+    _fit_legends(fig, set(frame.animated), single=False)
+    _wrap_texts(frame)
     return BlitRenderer(frame)
+
+
+def _wrap_texts(frame: SliderFrame) -> None:
+    """The frame's changing texts (readout boxes, titles) wrap at the phone-wide figure's edge.
+    A box inside an axes stays out of the layout (its length changes with η; the panel must
+    not)."""
+    for artist in frame.animated:
+        if isinstance(artist, Text):
+            artist.set_wrap(True)
+            if artist.axes is not None:
+                artist.set_in_layout(False)
+
+
+def _fit_legends(fig, animated, *, single: bool) -> None:
+    """Legends that would not fit a phone-wide figure, redrawn as figure legends under the panels
+    with as many columns as fit NARROW_PX: for a single panel every legend (one beside the axes
+    would squeeze them), for stacked panels the figure legends wider than the figure."""
+    legends = [(None, leg) for leg in list(fig.legends)]
+    if single:
+        legends += [(ax, ax.get_legend()) for ax in fig.axes if ax.get_legend() is not None]
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    for ax, leg in legends:
+        if leg in animated or not leg.get_visible():
+            continue
+        if ax is None and leg.get_window_extent(renderer).width <= NARROW_PX - 8:
+            continue
+        handles, labels = list(leg.legend_handles), [t.get_text() for t in leg.get_texts()]
+        options = dict(handlelength=leg.handlelength, columnspacing=min(leg.columnspacing, 1.0),
+                       fontsize=leg.get_texts()[0].get_fontsize() if labels else None, frameon=False)
+        leg.remove()
+        for ncol in range(min(len(labels), 4), 0, -1):
+            new = fig.legend(handles=handles, labels=labels, loc="outside lower center", ncol=ncol, **options)
+            if ncol == 1 or new.get_window_extent(renderer).width <= NARROW_PX - 8:
+                break
+            new.remove()
 
 
 def _ident(src: str, slider_id: str) -> str:
