@@ -10,7 +10,7 @@ unchanged.
 import torch
 from torch.optim import Optimizer
 
-__all__ = ["PlainOptimizer", "check_lr"]
+__all__ = ["PlainOptimizer", "check_lr", "check_d_adaptation"]
 
 
 def check_lr(lr):
@@ -19,6 +19,23 @@ def check_lr(lr):
         raise ValueError("Tensor lr must be 1-element")
     if not 0.0 <= lr:
         raise ValueError(f"Invalid learning rate: {lr}")
+
+
+def check_d_adaptation(name: str, package: str, *, lr, d0, eps=None, betas=None, fsdp_in_use=False):
+    """Validate the arguments D-Adaptation and Prodigy share, with their packages' wording:
+    d0 > 0, lr > 0, then (Adam-type) eps > 0 and 0 ≤ β < 1; sharded training is refused."""
+    if not 0.0 < d0:
+        raise ValueError(f"Invalid d0 value: {d0}")
+    if not 0.0 < lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    if eps is not None and not 0.0 < eps:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    for i, beta in enumerate(betas or ()):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+    if fsdp_in_use:
+        raise ValueError(f"lrcourse.optim.{name} does not support fsdp_in_use=True "
+                         f"(use {package}.{name} for sharded training)")
 
 
 class PlainOptimizer(Optimizer):

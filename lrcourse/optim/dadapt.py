@@ -35,18 +35,14 @@ import math
 import torch
 from torch.optim import Optimizer
 
+from lrcourse.optim.base import check_d_adaptation
+
 __all__ = ["DAdaptAdam", "DAdaptSGD"]
 
 DIFFERENT_LR = ("Setting different lr values in different parameter groups is only supported "
                 "for values of 0")
 USE_LAYER_SCALE = (". To scale the learning rate differently for each layer, set the "
                    "'layer_scale' value instead.")
-
-
-def _no_fsdp(name, fsdp_in_use):
-    if fsdp_in_use:
-        raise ValueError(f"lrcourse.optim.{name} does not support fsdp_in_use=True "
-                         f"(use dadaptation.{name} for sharded training)")
 
 
 def _shared_lr(param_groups, message):
@@ -68,17 +64,8 @@ class DAdaptAdam(Optimizer):
     def __init__(self, params, lr=1.0, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  log_every=0, decouple=False, use_bias_correction=False, d0=1e-6,
                  growth_rate=float("inf"), fsdp_in_use=False):
-        if not 0.0 < d0:
-            raise ValueError(f"Invalid d0 value: {d0}")
-        if not 0.0 < lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 < eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        _no_fsdp("DAdaptAdam", fsdp_in_use)
+        check_d_adaptation("DAdaptAdam", "dadaptation", lr=lr, d0=d0, eps=eps, betas=betas[:2],
+                           fsdp_in_use=fsdp_in_use)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, d=d0, k=0,
                         layer_scale=1.0, numerator_weighted=0.0, log_every=log_every,
                         growth_rate=growth_rate, use_bias_correction=use_bias_correction,
@@ -163,11 +150,7 @@ class DAdaptSGD(Optimizer):
 
     def __init__(self, params, lr=1.0, momentum=0.0, weight_decay=0, log_every=0, d0=1e-6,
                  growth_rate=float("inf"), fsdp_in_use=False):
-        if not 0.0 < d0:
-            raise ValueError(f"Invalid d0 value: {d0}")
-        if not 0.0 < lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        _no_fsdp("DAdaptSGD", fsdp_in_use)
+        check_d_adaptation("DAdaptSGD", "dadaptation", lr=lr, d0=d0, fsdp_in_use=fsdp_in_use)
         defaults = dict(lr=lr, momentum=momentum, weight_decay=weight_decay, k=0,
                         log_every=log_every, numerator_weighted=0.0, d=d0,
                         growth_rate=growth_rate, fsdp_in_use=fsdp_in_use)

@@ -32,6 +32,8 @@ import math
 import torch
 from torch.optim import Optimizer
 
+from lrcourse.optim.base import check_d_adaptation
+
 __all__ = ["Prodigy"]
 
 DIFFERENT_LR = ("Setting different lr values in different parameter groups is only supported "
@@ -50,19 +52,8 @@ class Prodigy(Optimizer):
                  weight_decay=0, decouple=True, use_bias_correction=False,
                  safeguard_warmup=False, d0=1e-6, d_coef=1.0, growth_rate=float("inf"),
                  fsdp_in_use=False, slice_p=1):
-        if not 0.0 < d0:
-            raise ValueError(f"Invalid d0 value: {d0}")
-        if not 0.0 < lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 < eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if fsdp_in_use:
-            raise ValueError("lrcourse.optim.Prodigy does not support fsdp_in_use=True "
-                             "(use prodigyopt.Prodigy for sharded training)")
+        check_d_adaptation("Prodigy", "prodigyopt", lr=lr, d0=d0, eps=eps, betas=betas[:2],
+                           fsdp_in_use=fsdp_in_use)
         defaults = dict(lr=lr, betas=betas, beta3=beta3, eps=eps, weight_decay=weight_decay,
                         d=d0, d0=d0, d_max=d0, d_numerator=0.0, d_coef=d_coef, k=0,
                         growth_rate=growth_rate, use_bias_correction=use_bias_correction,
