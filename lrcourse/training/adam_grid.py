@@ -28,12 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from lrcourse import _checks
-from lrcourse._runtime import num_threads
-from lrcourse.training.engine import StackedMLP, chunk_size, chunks, epoch_batches
-from lrcourse.training.loop import epoch_orders
+from lrcourse.training.engine import StackedMLP, train_members
 from lrcourse.training.models import mlp
 from lrcourse.training.mup import lr_multipliers, mup_mlp
 
@@ -126,63 +123,34 @@ def sweep_adam(etas, data, *, sizes, epochs: int, batch_size: int, seeds=(0,), d
     lam = torch.tensor(decay_values, dtype=dtype).repeat(S * E)
     exp_avg = [torch.zeros_like(p) for p in params]
     exp_avg_sq = [torch.zeros_like(p) for p in params]
-    X, y = data.X_train.to(dtype), data.y_train
-    n = len(y)
-    size = chunk_size(K, sizes)
-    val_chunks, test_chunks = chunks(data.X_val.to(dtype), size), chunks(data.X_test.to(dtype), size)
-    one_hot = F.one_hot(y, C).to(dtype)
-    orders = [epoch_orders(n, s) for s in seeds]
-    alive = torch.ones(K, dtype=torch.bool)
-    out = {c: np.full((K, epochs), np.nan) for c in ("train_loss", "val_loss", "val_acc")}
-    diverged_at = np.full(K, -1)
 
     def shaped(v, p):
         return v.view((K,) + (1,) * (p.dim() - 1))
 
     t = 0
-    with num_threads(threads), torch.no_grad():
-        for epoch in range(epochs):
-            Xs, Ys, Hs = epoch_batches(X, y, one_hot, orders)
-            running = alive.clone()
-            total = torch.zeros(K, dtype=torch.float64)
-            seen = torch.zeros(K, dtype=torch.float64)
-            for start in range(0, n, batch_size):
-                cut = slice(start, start + batch_size)
-                loss, grads = stack.loss_and_grads(Xs[:, :, cut], Ys[:, cut], Hs[:, :, cut])
-                value, B = loss.double(), Ys[:, cut].shape[1]
-                total += torch.where(alive, value * B, 0.0)
-                seen += alive * B
-                alive &= torch.isfinite(value)  # a non-finite loss: no step with it, frozen
-                t += 1
-                bc1, bc2_sqrt = 1 - b1**t, (1 - b2**t) ** 0.5
-                for i, (p, g) in enumerate(zip(params, grads)):
-                    g = g.nan_to_num_(0.0, 0.0, 0.0)
-                    step = shaped(torch.where(alive, eta * lr_mult[i], 0.0), p)
-                    if decay == "l2":
-                        g = g.add(p * shaped(lam, p))  # g ← ∇L + λ·θ
-                    else:
-                        p.mul_(1 - step * shaped(lam, p))  # θ ← (1 − η·λ)·θ
-                    exp_avg[i].lerp_(g, 1 - b1)
-                    exp_avg_sq[i].mul_(b2).addcmul_(g, g, value=1 - b2)
-                    denom = (exp_avg_sq[i].sqrt() / bc2_sqrt).add_(eps_i[i])
-                    p.sub_(step / bc1 * exp_avg[i] / denom)  # θ ← θ − η·m̂/(√v̂ + ε)
-            v_loss, v_acc, _ = stack.evaluate(val_chunks, data.y_val, C, auc=False)
-            rows = running.numpy()
-            out["train_loss"][rows, epoch] = (total / seen).numpy()[rows]
-            out["val_loss"][rows, epoch] = v_loss[rows]
-            out["val_acc"][rows, epoch] = v_acc[rows]
-            if len(data.y_val):
-                alive &= torch.from_numpy(np.isfinite(v_loss))
-            diverged_at[rows & ~alive.numpy()] = epoch
-            if not bool(alive.any()):
-                break
-        t_loss, t_acc, _ = stack.evaluate(test_chunks, data.y_test, C, auc=False)
-    gone = diverged_at >= 0
-    t_loss[gone], t_acc[gone] = np.nan, np.nan
+
+    def step(grads, alive):
+        nonlocal t
+        t += 1
+        bc1, bc2_sqrt = 1 - b1**t, (1 - b2**t) ** 0.5
+        for i, (p, g) in enumerate(zip(params, grads)):
+            rate = shaped(torch.where(alive, eta * lr_mult[i], 0.0), p)
+            if decay == "l2":
+                g = g.add(p * shaped(lam, p))  # g ← ∇L + λ·θ
+            else:
+                p.mul_(1 - rate * shaped(lam, p))  # θ ← (1 − η·λ)·θ
+            exp_avg[i].lerp_(g, 1 - b1)
+            exp_avg_sq[i].mul_(b2).addcmul_(g, g, value=1 - b2)
+            denom = (exp_avg_sq[i].sqrt() / bc2_sqrt).add_(eps_i[i])
+            p.sub_(rate / bc1 * exp_avg[i] / denom)  # θ ← θ − η·m̂/(√v̂ + ε)
+
+    run = train_members(stack, data, step, seeds=seeds, sizes=sizes, epochs=epochs,
+                        batch_size=batch_size, dtype=dtype, threads=threads)
 
     def grid(a):
         return a.reshape(S, E, W, *a.shape[1:])
 
     return AdamGrid(eta_values, decay_values, seeds, decay, sizes, base_sizes, epochs,
-                    **{c: grid(v) for c, v in out.items()}, test_loss=grid(t_loss),
-                    test_acc=grid(t_acc), diverged_at=grid(diverged_at))
+                    **{c: grid(run[c]) for c in ("train_loss", "val_loss", "val_acc")},
+                    test_loss=grid(run["test_loss"]), test_acc=grid(run["test_acc"]),
+                    diverged_at=grid(run["diverged_at"]))

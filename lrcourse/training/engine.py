@@ -30,10 +30,12 @@ import math
 import numpy as np
 import torch
 
+from lrcourse._runtime import num_threads, progress_bar
+from lrcourse.training.loop import epoch_orders
 from lrcourse.training.metrics import accuracy, macro_auc
 
 __all__ = ["StackedMLP", "forward", "member_losses", "with_ones", "epoch_batches", "chunks",
-           "chunk_size", "ACTIVATIONS", "EVAL_BUDGET"]
+           "chunk_size", "train_members", "ACTIVATIONS", "EVAL_BUDGET"]
 
 ACTIVATIONS = ("relu", "tanh")
 EVAL_BUDGET = 2**18  # elements of one hidden activation buffer during evaluation
@@ -294,3 +296,58 @@ def chunks(X: torch.Tensor, size: int) -> list[torch.Tensor]:
 def chunk_size(K: int, sizes) -> int:
     """Evaluation chunk: the hidden activations (K, width, chunk) stay cache-sized."""
     return int(np.clip(EVAL_BUDGET // (K * max(sizes[1:-1], default=1)), 16, 512))
+
+
+def train_members(stack: StackedMLP, data, step, *, seeds, sizes, epochs: int, batch_size: int, dtype,
+                  threads=1, show: bool = False, desc: str = "") -> dict:
+    """Train every member of ``stack`` (member k reads seed k // (K / S)'s batches) for ``epochs``
+    with the update ``step(grads, alive)``, then score it on the test split.
+
+    ``step`` moves ``stack.tensors`` in place; ``grads`` are :meth:`StackedMLP.loss_and_grads`'s
+    with NaN/inf zeroed and ``alive`` (bool (K,)) the members that still take steps. A member
+    whose batch loss or hold-out loss turns non-finite is frozen (no step) from then on and
+    marked diverged at that epoch; no member leaves the stack. Returns per member (K,):
+    ``train_loss``, ``val_loss``, ``val_acc`` (K, epochs) (NaN once frozen), ``test_loss``,
+    ``test_acc`` (NaN for diverged members) and ``diverged_at`` (−1: never)."""
+    K, C = len(stack), int(data.n_classes)
+    X, y = data.X_train.to(dtype), data.y_train
+    n = len(y)
+    size = chunk_size(K, sizes)
+    val_chunks, test_chunks = chunks(data.X_val.to(dtype), size), chunks(data.X_test.to(dtype), size)
+    one_hot = torch.nn.functional.one_hot(y, C).to(dtype)
+    orders = [epoch_orders(n, s) for s in seeds]
+    alive = torch.ones(K, dtype=torch.bool)
+    out = {c: np.full((K, epochs), np.nan) for c in ("train_loss", "val_loss", "val_acc")}
+    diverged_at = np.full(K, -1)
+    with num_threads(threads), torch.no_grad():
+        bar = progress_bar(epochs, show, desc)
+        for epoch in bar:
+            Xs, Ys, Hs = epoch_batches(X, y, one_hot, orders)  # (S, d, n), (S, n), (S, C, n)
+            running = alive.clone()  # members that start this epoch
+            total = torch.zeros(K, dtype=torch.float64)
+            seen = torch.zeros(K, dtype=torch.float64)
+            for start in range(0, n, batch_size):
+                cut = slice(start, start + batch_size)
+                loss, grads = stack.loss_and_grads(Xs[:, :, cut], Ys[:, cut], Hs[:, :, cut])
+                value, B = loss.double(), Ys[:, cut].shape[1]
+                total += torch.where(alive, value * B, 0.0)
+                seen += alive * B
+                alive &= torch.isfinite(value)  # a non-finite loss: no step with it, frozen
+                step([g.nan_to_num_(0.0, 0.0, 0.0) for g in grads], alive)
+            v_loss, v_acc, _ = stack.evaluate(val_chunks, data.y_val, C, auc=False)
+            rows = running.numpy()
+            out["train_loss"][rows, epoch] = (total / seen).numpy()[rows]
+            out["val_loss"][rows, epoch] = v_loss[rows]
+            out["val_acc"][rows, epoch] = v_acc[rows]
+            if len(data.y_val):
+                alive &= torch.from_numpy(np.isfinite(v_loss))
+            diverged_at[rows & ~alive.numpy()] = epoch
+            if show:
+                bar.set_postfix(alive=f"{int(alive.sum())}/{K}", refresh=False)
+            if not bool(alive.any()):
+                break
+        bar.close()
+        t_loss, t_acc, _ = stack.evaluate(test_chunks, data.y_test, C, auc=False)
+    gone = diverged_at >= 0
+    t_loss[gone], t_acc[gone] = np.nan, np.nan
+    return {**out, "test_loss": t_loss, "test_acc": t_acc, "diverged_at": diverged_at}

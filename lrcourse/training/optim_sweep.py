@@ -20,13 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from lrcourse import _checks
-from lrcourse.training.engine import StackedMLP, chunk_size, chunks, epoch_batches
-from lrcourse.training.loop import epoch_orders
+from lrcourse.training.engine import StackedMLP, train_members
 from lrcourse.training.models import mlp
-from lrcourse._runtime import num_threads, progress_bar, show_progress
+from lrcourse._runtime import show_progress
 from lrcourse.optim.unit_step import UnitStep
 
 __all__ = ["OptimizerSweep", "sweep_optimizer"]
@@ -90,57 +88,23 @@ def sweep_optimizer(optimizer_cls, etas, data, *, sizes=None, epochs: int, batch
 
     S, E = len(seeds), len(eta_values)
     K = S * E  # member k = s·E + e
-    X, y = data.X_train.to(dtype), data.y_train
-    n = len(y)
-    size = chunk_size(K, sizes)
-    val_chunks, test_chunks = chunks(data.X_val.to(dtype), size), chunks(data.X_test.to(dtype), size)
     stack = StackedMLP.from_nets([list(mlp(sizes, s, dtype).parameters()) for s in seeds], E)
     params = stack.tensors  # the optimizer moves these tensors in place; no member ever leaves
     stepper = UnitStep(optimizer_cls, params, **hyper)
     eta = torch.tensor(eta_values, dtype=dtype).repeat(S)
-    alive = torch.ones(K, dtype=torch.bool)
-    one_hot = F.one_hot(y, C).to(dtype)
 
-    out = {c: np.full((K, epochs), np.nan) for c in CURVES}
-    diverged_at = np.full(K, -1)
-    orders = [epoch_orders(n, s) for s in seeds]
-    with num_threads(threads), torch.no_grad():
-        bar = progress_bar(epochs, show, f"{optimizer_cls.__name__} K={K}")
-        for epoch in bar:
-            Xs, Ys, Hs = epoch_batches(X, y, one_hot, orders)  # (S, d, n), (S, n), (S, C, n)
-            running = alive.clone()  # members that start this epoch
-            total = torch.zeros(K, dtype=torch.float64)
-            seen = torch.zeros(K, dtype=torch.float64)
-            for start in range(0, n, batch_size):
-                cut = slice(start, start + batch_size)
-                loss, grads = stack.loss_and_grads(Xs[:, :, cut], Ys[:, cut], Hs[:, :, cut])
-                value, B = loss.double(), Ys[:, cut].shape[1]
-                total += torch.where(alive, value * B, 0.0)
-                seen += alive * B
-                alive &= torch.isfinite(value)  # a non-finite loss: no step with it, frozen
-                stepper.step(params, [g.nan_to_num_(0.0, 0.0, 0.0) for g in grads], eta, alive)
-            v_loss, v_acc, _ = stack.evaluate(val_chunks, data.y_val, C, auc=False)
-            rows = running.numpy()
-            out["train_loss"][rows, epoch] = (total / seen).numpy()[rows]
-            out["val_loss"][rows, epoch] = v_loss[rows]
-            out["val_acc"][rows, epoch] = v_acc[rows]
-            if len(data.y_val):
-                alive &= torch.from_numpy(np.isfinite(v_loss))
-            diverged_at[rows & ~alive.numpy()] = epoch
-            if show:
-                bar.set_postfix(alive=f"{int(alive.sum())}/{K}", refresh=False)
-            if not bool(alive.any()):
-                break
-        bar.close()
-        t_loss, t_acc, _ = stack.evaluate(test_chunks, data.y_test, C, auc=False)
-    gone = diverged_at >= 0
-    t_loss[gone], t_acc[gone] = np.nan, np.nan
+    def step(grads, alive):
+        stepper.step(params, grads, eta, alive)
+
+    run = train_members(stack, data, step, seeds=seeds, sizes=sizes, epochs=epochs,
+                        batch_size=batch_size, dtype=dtype, threads=threads, show=show,
+                        desc=f"{optimizer_cls.__name__} K={K}")
 
     def shaped(a):
         return a.reshape(S, E, *a.shape[1:])
 
     return OptimizerSweep(
         optimizer=optimizer_cls.__name__, hyper=dict(hyper), etas=eta_values, seeds=seeds,
-        epochs=epochs, **{c: shaped(out[c]) for c in CURVES}, test_loss=shaped(t_loss),
-        test_acc=shaped(t_acc), diverged_at=shaped(diverged_at),
+        epochs=epochs, **{c: shaped(run[c]) for c in CURVES}, test_loss=shaped(run["test_loss"]),
+        test_acc=shaped(run["test_acc"]), diverged_at=shaped(run["diverged_at"]),
     )
