@@ -48,17 +48,23 @@ def landscape_figure(etas, f_grid, mean_f, basin, epochs):
     return fig
 
 
+def _best_found(ax, runs, x, names, top):
+    """The best hold-out loss found against ``x``: median and 25–75 % of the repetitions for
+    each search in ``names``, mean ± sd for the grid; log scale from 0.08 to ``top``."""
+    for name in names:
+        sns.lineplot(runs[runs.search == name], x=x, y="best", **SPREAD, ax=ax,
+                     color=COLORS[name], ls=STYLES[name], label=name)
+    g = runs[runs.search == "grid"].groupby(x).best.agg(["mean", "std"])
+    ax.errorbar(g.index, g["mean"], yerr=g["std"], fmt="s", color=COLORS["grid"], capsize=3, label="grid")
+    ax.set_yscale("log")
+    ax.set_ylim(0.08, top)
+
+
 def trials_figure(by_trials, random_etas0, tpe0, basin, n_trials, startup=5):
     """Left: the best hold-out loss found against trials (random and TPE: median and 25–75 %;
     grid: mean ± sd). Right: the η each tried in repetition 0, with the good window shaded."""
     fig, (ax, ax_eta) = new_figure(2, size=(7.4, 3.6), dpi=100, width_ratios=[1.15, 1])
-    for name in ("random", "TPE"):
-        sns.lineplot(by_trials[by_trials.search == name], x="trials", y="best", **SPREAD, ax=ax,
-                     color=COLORS[name], ls=STYLES[name], label=name)
-    g = by_trials[by_trials.search == "grid"].groupby("trials").best.agg(["mean", "std"])
-    ax.errorbar(g.index, g["mean"], yerr=g["std"], fmt="s", color=COLORS["grid"], capsize=3, label="grid")
-    ax.set_yscale("log")
-    ax.set_ylim(0.08, 3)
+    _best_found(ax, by_trials, "trials", ("random", "TPE"), top=3)
     ax.set_xlabel("trials $n$")
     ax.set_ylabel("best hold-out loss found")
     handles, labels = ax.get_legend_handles_labels()
@@ -128,14 +134,7 @@ def budget_figure(runs, names):
     """The best hold-out loss found against epochs of training spent, per search (median and
     25–75 % of the repetitions; grid: mean ± sd)."""
     fig, (ax,) = new_figure(1, size=(7.4, 3.6), dpi=100)
-    curves = runs[runs.search != "grid"]
-    for name in names:
-        sns.lineplot(curves[curves.search == name], x="epochs", y="best", **SPREAD, ax=ax,
-                     color=COLORS[name], ls=STYLES[name], label=name)
-    g = runs[runs.search == "grid"].groupby("epochs").best.agg(["mean", "std"])
-    ax.errorbar(g.index, g["mean"], yerr=g["std"], fmt="s", color=COLORS["grid"], capsize=3, label="grid")
-    ax.set_yscale("log")
-    ax.set_ylim(0.08, 1)
+    _best_found(ax, runs, "epochs", names, top=1)
     ax.set_xlabel("epochs of training spent")
     ax.set_ylabel("best hold-out loss found")
     _small_text(ax)
