@@ -10,7 +10,10 @@ unchanged.
 import torch
 from torch.optim import Optimizer
 
-__all__ = ["PlainOptimizer", "check_lr", "check_d_adaptation"]
+__all__ = ["PlainOptimizer", "check_lr", "check_d_adaptation", "shared_lr", "DIFFERENT_LR"]
+
+DIFFERENT_LR = ("Setting different lr values in different parameter groups is only supported "
+                "for values of 0")
 
 
 def check_lr(lr):
@@ -36,6 +39,15 @@ def check_d_adaptation(name: str, package: str, *, lr, d0, eps=None, betas=None,
     if fsdp_in_use:
         raise ValueError(f"lrcourse.optim.{name} does not support fsdp_in_use=True "
                          f"(use {package}.{name} for sharded training)")
+
+
+def shared_lr(param_groups, message: str = DIFFERENT_LR):
+    """The one lr of D-Adaptation and Prodigy: the largest group lr; any other must be 0
+    (those groups take no step), else a RuntimeError with the packages' ``message``."""
+    lr = max(group["lr"] for group in param_groups)
+    if any(group["lr"] not in (lr, 0.0) for group in param_groups):
+        raise RuntimeError(message)
+    return lr
 
 
 class PlainOptimizer(Optimizer):

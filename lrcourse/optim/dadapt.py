@@ -35,22 +35,12 @@ import math
 import torch
 from torch.optim import Optimizer
 
-from lrcourse.optim.base import check_d_adaptation
+from lrcourse.optim.base import DIFFERENT_LR, check_d_adaptation, shared_lr
 
 __all__ = ["DAdaptAdam", "DAdaptSGD"]
 
-DIFFERENT_LR = ("Setting different lr values in different parameter groups is only supported "
-                "for values of 0")
 USE_LAYER_SCALE = (". To scale the learning rate differently for each layer, set the "
                    "'layer_scale' value instead.")
-
-
-def _shared_lr(param_groups, message):
-    """The largest lr; any other group's lr must be 0."""
-    lr = max(group["lr"] for group in param_groups)
-    if any(group["lr"] not in (lr, 0.0) for group in param_groups):
-        raise RuntimeError(message)
-    return lr
 
 
 class DAdaptAdam(Optimizer):
@@ -83,7 +73,7 @@ class DAdaptAdam(Optimizer):
         first = self.param_groups[0]
         beta1, beta2 = first["betas"]
         k, d, decouple = first["k"], first["d"], first["decouple"]
-        lr = _shared_lr(self.param_groups, DIFFERENT_LR + USE_LAYER_SCALE)
+        lr = shared_lr(self.param_groups, DIFFERENT_LR + USE_LAYER_SCALE)
         bias_correction = ((1 - beta2 ** (k + 1)) ** 0.5 / (1 - beta1 ** (k + 1))
                            if first["use_bias_correction"] else 1)
         dlr = d * lr * bias_correction
@@ -174,7 +164,7 @@ class DAdaptSGD(Optimizer):
         else:
             g0_norm = first["g0_norm"]
         dlr = d * lr / g0_norm
-        _shared_lr(self.param_groups, DIFFERENT_LR)
+        shared_lr(self.param_groups)
 
         # 1. s: the sum of the steps taken; r: the progress they made
         numerator = first["numerator_weighted"]

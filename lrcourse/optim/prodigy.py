@@ -32,12 +32,10 @@ import math
 import torch
 from torch.optim import Optimizer
 
-from lrcourse.optim.base import check_d_adaptation
+from lrcourse.optim.base import check_d_adaptation, shared_lr
 
 __all__ = ["Prodigy"]
 
-DIFFERENT_LR = ("Setting different lr values in different parameter groups is only supported "
-                "for values of 0")
 
 
 class Prodigy(Optimizer):
@@ -85,9 +83,7 @@ class Prodigy(Optimizer):
         beta1, beta2 = first["betas"]
         beta3 = first["beta3"] if first["beta3"] is not None else math.sqrt(beta2)
         k, d, d_max = first["k"], first["d"], first["d_max"]
-        lr = max(group["lr"] for group in self.param_groups)
-        if any(group["lr"] not in (lr, 0.0) for group in self.param_groups):
-            raise RuntimeError(DIFFERENT_LR)
+        lr = shared_lr(self.param_groups)
         bias_correction = ((1 - beta2 ** (k + 1)) ** 0.5 / (1 - beta1 ** (k + 1))
                            if first["use_bias_correction"] else 1)
         dlr = d * lr * bias_correction
