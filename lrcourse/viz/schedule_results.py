@@ -23,18 +23,13 @@ import numpy as np
 
 from lrcourse.viz.frames import SliderFrame
 from lrcourse.viz.style import PALETTE, new_figure
+from lrcourse.viz.tables import mean_sd
 
 __all__ = ["legible", "schedule_panels", "loss_panels", "accuracy_points", "fixed_rate_frame",
            "stepping_figure", "mean_sd", "MIN_PT"]
 
 MIN_PT = 9.0  # the smallest text size (points) at display size
 COLOURS = [c for c in PALETTE if not np.allclose(c, c[0])]  # the palette without its grey
-
-
-def mean_sd(values, digits: int = 3) -> str:
-    """Mean ± sample sd (ddof = 1) of ``values`` as one table cell."""
-    x = np.asarray(values, dtype=float)
-    return f"{x.mean():.{digits}f} ± {x.std(ddof=1):.{digits}f}"
 
 
 def legible(fig, pt: float = MIN_PT):

@@ -6,7 +6,9 @@ import hashlib
 import math
 import numbers
 
-__all__ = ["reader_table", "cell"]
+import numpy as np
+
+__all__ = ["reader_table", "cell", "sci", "mean_sd"]
 
 CSS = [
     {"selector": "th, td", "props": "padding: 0.25em 0.7em; text-align: right;"},
@@ -34,6 +36,21 @@ def cell(value, digits: int = 3, missing: str = "—") -> str:
             return str(int(x))
         return f"{x:.{digits}g}".replace("-", "−")
     return str(value)
+
+
+def sci(x, digits: int = 2) -> str:
+    """A small or large number for prose: 2.6 × 10⁻³ (:func:`cell` between 0.01 and 1000)."""
+    if x == 0 or 1e-2 <= abs(x) < 1e3:
+        return cell(x, digits)
+    e = int(math.floor(math.log10(abs(x))))
+    sup = str(e).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+    return f"{x / 10 ** e:.{digits - 1}f} × 10{sup}"
+
+
+def mean_sd(values, digits: int = 3) -> str:
+    """Mean ± sample sd (ddof = 1) of ``values`` (over seeds) as one table cell: "0.913 ± 0.004"."""
+    x = np.asarray(values, dtype=float)
+    return f"{x.mean():.{digits}f} ± {x.std(ddof=1):.{digits}f}"
 
 
 def reader_table(frame, digits: int = 3, missing: str = "—", formats: dict | None = None):
