@@ -144,9 +144,13 @@ AUDIT_JS = """
     .map(pre => pre.textContent.replace(/\\n$/, '').split('\\n').length);
   const nan = [...document.querySelectorAll('td, th')].map(c => c.textContent.trim())
     .filter(t => /^(nan|NaN|<NA>)$/.test(t));
+  const wideCode = [...document.querySelectorAll('.cell_input pre')].filter(shown)
+    .filter(pre => pre.scrollWidth > pre.clientWidth + 1).length;
+  const boldGlued = [...document.querySelectorAll('span.pasted-text')]
+    .filter(s => !s.closest('strong, b') && parseInt(getComputedStyle(s).fontWeight) >= 600).length;
   const doc = document.scrollingElement || document.documentElement;
   return {viewport: vw, scrollWidth: doc.scrollWidth, bodyScrollWidth: document.body.scrollWidth,
-          sliders, figures, longestCode: Math.max(0, ...code), nanCells: nan.length};
+          sliders, figures, longestCode: Math.max(0, ...code), nanCells: nan.length, wideCode, boldGlued};
 }
 """
 

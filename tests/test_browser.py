@@ -119,6 +119,8 @@ def test_every_page_reads_well_on_a_phone(site, chromium, doc):
             problems.append(f"a visible code cell has {facts['longestCode']} lines (limit {MAX_CODE_LINES})")
         if facts["nanCells"]:
             problems.append(f"{facts['nanCells']} table cells read NaN")
+        if facts["boldGlued"]:
+            problems.append(f"{facts['boldGlued']} glued values are bold (bold is for the takeaway)")
         for fig in facts["figures"]:
             if sitebrowser.generic_alt(fig["alt"]):
                 problems.append(f"figure {fig['src']}: alt {fig['alt']!r} is empty or generic")
@@ -129,6 +131,15 @@ def test_every_page_reads_well_on_a_phone(site, chromium, doc):
         if foreign:
             problems.append(f"requests left 127.0.0.1: {foreign}")
     assert not problems, f"{doc}:\n  " + "\n  ".join(problems)
+
+
+@pytest.mark.parametrize("doc", toc_chapters())
+def test_visible_code_fits_the_column_at_1280(site, chromium, doc):
+    """On a laptop no visible code cell scrolls sideways: the book's 88-character lines fit."""
+    with sitebrowser.open_page(f"{doc}.html", root=site, width=1280, height=900) as (page, _):
+        page.wait_for_timeout(300)
+        facts = sitebrowser.audit(page)
+    assert facts["wideCode"] == 0, f"{doc}: {facts['wideCode']} visible code cells scroll sideways at 1280 px"
 
 
 def test_generic_alt_texts_are_recognised():
